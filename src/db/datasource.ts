@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { WebSocket } from 'ws';
+import type { DatabaseConfig } from '../config';
+import { entities } from '../../entities';
+import { migrations } from '../../migrations';
+
+export type Backend = DatabaseConfig['kind'];
+
+export interface Database {
+  readonly backend: Backend;
+  readonly dataSource: DataSource;
+  close(): Promise<void>;
+  /** Embedded only: the data directory as a tarball (tests prepare one migrated instance and clone it). */
+  dumpDataDir?: () => Promise<Blob>;
+}
+
+export interface OpenOptions {
+  poolSize?: number;
+  /** Embedded only: start from a dumped data directory (tests clone one prepared instance). */
+  loadDataDir?: Blob;
+}
+
+const common = {
+  type: 'postgres' as const,
+  entities,
+  migrations,
+  migrationsTableName: 'typeorm_migrations',
+  // PGlite cannot install uuid-ossp; gen_random_uuid() comes from pgcrypto/core on every backend.
+  uuidExtension: 'pgcrypto' as const,
+  installExtensions: false,
+  synchronize: false,
+  migrationsRun: false,
+  logging: false,
+};
+
+/**
+ * Opens the configured backend. All three end up behind TypeORM's postgres driver with a real pool:
+ * embedded PGlite is served by an in-process pglite-socket server so that each pooled connection is
+ * its own session and concurrent transactions stay isolated (typeorm-pglite shares one session).
+ */
+export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
+  const poolSize = opts.poolSize ?? 10;
+  switch (cfg.kind) {
+    case 'postgres': {
+      const ds = new DataSource({ ...common, url: cfg.url, extra: { max: poolSize } } as DataSourceOptions);
+      await ds.initialize();
+      return { backend: 'postgres', dataSource: ds, close: () => ds.destroy() };
+    }
+    case 'neon': {
+      const neon = await import('@neondatabase/serverless');
+      if (cfg.wsProxy !== null) configureLocalNeonProxy(neon.neonConfig, cfg.wsProxy);
+      const ds = new DataSource({ ...common, url: cfg.url, driver: neon, extra: { max: poolSize } } as DataSourceOptions);
+      await ds.initialize();
+      return { backend: 'neon', dataSource: ds, close: () => ds.destroy() };
+    }
+    case 'embedded':
+      return openEmbedded(cfg.dataDir, poolSize, opts.loadDataDir);
+  }
+}
+
+function configureLocalNeonProxy(neonConfig: typeof import('@neondatabase/serverless').neonConfig, proxy: string): void {
+  neonConfig.webSocketConstructor = WebSocket;
+  neonConfig.wsProxy = (host: string, port: number | string) => `${proxy}?address=${host}:${port}`;
+  // A plain local proxy speaks ws://, scram needs the unpipelined handshake, and coalescing adds ~1 ms a query.
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  neonConfig.coalesceWrites = false;
+}
+
+async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDir?: Blob): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  if (dataDir !== null) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({ ...(dataDir !== null ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
+  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: poolSize + 4 });
+  await server.start();
+  const [host, port] = server.getServerConn().split(':');
+  const ds = new DataSource({
+    ...common,
+    host,
+    port: Number(port),
+    username: 'postgres',
+    database: 'postgres',
+    extra: { max: poolSize },
+  } as DataSourceOptions);
+  try {
+    await ds.initialize();
+  } catch (err) {
+    await server.stop();
+    await pglite.close();
+    throw err;
+  }
+  return {
+    backend: 'embedded',
+    dataSource: ds,
+    dumpDataDir: async () => (await pglite.dumpDataDir('none')) as Blob,
+    async close() {
+      await ds.destroy();
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
