@@ -60,3 +60,15 @@ export async function withDbContext<T>(
     return work(tx);
   });
 }
+
+/**
+ * Maintenance work (start-up checks, demo data, analytics) as the connected owner role, identified to
+ * the policies as the platform itself. FORCE ROW LEVEL SECURITY holds a non-superuser owner (Neon's) to
+ * the policies too, so without this identity such work would see no rows at all.
+ */
+export async function withMaintenanceContext<T>(dataSource: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  return dataSource.transaction(async (tx) => {
+    await tx.query(`SELECT set_config('app.user_role', 'system', true), set_config('app.all_orgs', 'on', true)`);
+    return work(tx);
+  });
+}

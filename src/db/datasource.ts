@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
+import path from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { WebSocket } from 'ws';
 import type { DatabaseConfig } from '../config';
@@ -72,8 +73,14 @@ function configureLocalNeonProxy(neonConfig: typeof import('@neondatabase/server
 async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDir?: Blob): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  if (dataDir !== null) fs.mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ ...(dataDir !== null ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
+  const unlock = dataDir === null ? () => undefined : lockDataDir(dataDir);
+  let pglite: InstanceType<typeof PGlite>;
+  try {
+    pglite = await PGlite.create({ ...(dataDir !== null ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: poolSize + 4 });
   await server.start();
   const [host, port] = server.getServerConn().split(':');
@@ -90,6 +97,7 @@ async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDi
   } catch (err) {
     await server.stop();
     await pglite.close();
+    unlock();
     throw err;
   }
   return {
@@ -100,7 +108,40 @@ async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDi
       await ds.destroy();
       await server.stop();
       await pglite.close();
+      unlock();
     },
   };
+}
+
+/**
+ * PGlite is a single-process database: two processes on one data directory corrupt it. A lock file
+ * holding the owner's pid refuses the second; a stale one (its process gone) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockFile = path.join(dataDir, 'gateway.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (owner && owner !== process.pid && processAlive(owner)) {
+        throw new Error(`DATA_DIR ${dataDir} is in use by process ${owner}; stop it or choose another DATA_DIR`);
+      }
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`could not lock DATA_DIR ${dataDir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 

@@ -1,0 +1,46 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
+
+type IssueCode = OperationOutcomeIssue['code'];
+
+/**
+ * Every error a client can cause travels as one of these and is turned into an OperationOutcome with
+ * its HTTP status by the single error handler (src/fhir/error-handler.ts). Handlers never build error
+ * responses by hand.
+ */
+export class OutcomeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: IssueCode,
+    readonly diagnostics: string,
+    readonly expression?: string[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(diagnostics);
+    this.name = 'OutcomeError';
+  }
+
+  toOperationOutcome(): OperationOutcome {
+    return operationOutcome(this.status >= 500 ? 'fatal' : 'error', this.code, this.diagnostics, this.expression);
+  }
+}
+
+export function operationOutcome(
+  severity: OperationOutcomeIssue['severity'],
+  code: IssueCode,
+  diagnostics: string,
+  expression?: string[],
+): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity, code, diagnostics, ...(expression?.length ? { expression } : {}) }],
+  };
+}
+
+export const badRequest = (diagnostics: string, expression?: string[]) => new OutcomeError(400, 'invalid', diagnostics, expression);
+export const notFound = (diagnostics = 'Not found') => new OutcomeError(404, 'not-found', diagnostics);
+export const gone = (diagnostics = 'Deleted') => new OutcomeError(410, 'deleted', diagnostics);
+export const notAcceptable = (diagnostics: string) => new OutcomeError(406, 'not-supported', diagnostics);
+export const unsupportedMediaType = (diagnostics: string) => new OutcomeError(415, 'not-supported', diagnostics);
+export const payloadTooLarge = (diagnostics: string) => new OutcomeError(413, 'too-costly', diagnostics);
+export const serverError = () => new OutcomeError(500, 'exception', 'Internal server error');
+export const serviceUnavailable = (diagnostics: string) => new OutcomeError(503, 'transient', diagnostics);

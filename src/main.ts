@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase } from './db/datasource';
+import { migrate } from './db/migrate';
+import { bootstrapDemo } from './demo/bootstrap';
+import { createLogger } from './logging';
+import { listen, onShutdownSignal } from './server';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase(config.database, { poolSize: config.dbPoolSize });
+  const applied = await migrate(db.dataSource);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
+  // Next months' access_logs partitions; the default partition catches anything beyond.
+  await db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
+  const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger) : null;
+
+  const app = createApp({ config, db, logger });
+  const running = await listen(app, config.port, config.host);
+  const base = config.port === 0 ? config.publicBaseUrl.replace(/:\d+$/, `:${running.port}`) : config.publicBaseUrl;
+  process.stdout.write(banner(base, db.backend, config, demo));
+
+  onShutdownSignal(logger, async () => {
+    await running.stop(config.shutdownTimeoutMs);
+    await db.close();
+    logger.info('stopped');
+    logger.flush();
+  });
+}
+
+function banner(base: string, backend: string, config: Config, demo: Awaited<ReturnType<typeof bootstrapDemo>>): string {
+  const where = config.database.kind === 'embedded' ? `embedded PGlite in ${config.database.dataDir ?? 'memory'}` : backend;
+  const lines = [
+    '',
+    `MediLens FHIR Gateway listening on ${base} (database: ${where})`,
+    demo ? `  demo data: ${demo.description}` : undefined,
+    `  curl ${base}/healthz`,
+    `  curl ${base}/readyz`,
+    '',
+  ];
+  return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import type { Database } from '../db/datasource';
+import { migrationsCurrent } from '../db/migrate';
+
+/**
+ * /healthz: the process is up (for restarts). /readyz: the database answers and the schema is current
+ * (for load balancers); 503 otherwise, with the reason.
+ */
+export function healthRoutes(db: Database): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (req, res) => {
+    try {
+      await db.dataSource.query('SELECT 1');
+      if (!(await migrationsCurrent(db.dataSource))) {
+        res.status(503).json({ status: 'unavailable', reason: 'database migrations are pending' });
+        return;
+      }
+      res.json({ status: 'ready', backend: db.backend });
+    } catch (err) {
+      req.log?.warn({ err }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+  return router;
+}
