@@ -20,8 +20,8 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         settings JSONB DEFAULT '{}',
         is_active BOOLEAN DEFAULT TRUE,
         subscription_tier VARCHAR(50) DEFAULT 'free',
-        created_at TIMESTAMPTZ DEFAULT NOW(),
-        updated_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         deleted_at TIMESTAMPTZ
       );
       CREATE INDEX idx_organizations_type ON organizations(type) WHERE deleted_at IS NULL;
@@ -40,8 +40,8 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         organization_id UUID REFERENCES organizations(id) ON DELETE SET NULL,
         is_active BOOLEAN DEFAULT TRUE,
         is_verified BOOLEAN DEFAULT FALSE,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
-        updated_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         last_login_at TIMESTAMPTZ,
         deleted_at TIMESTAMPTZ
       );
@@ -61,8 +61,8 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         timezone VARCHAR(50) DEFAULT 'UTC',
         consent_research BOOLEAN DEFAULT FALSE,
         consent_data_sharing BOOLEAN DEFAULT FALSE,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
-        updated_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
 
       CREATE TABLE roles (
@@ -70,7 +70,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         name VARCHAR(50) UNIQUE NOT NULL,
         description TEXT,
         permissions JSONB DEFAULT '[]',
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
 
       CREATE TABLE user_roles (
@@ -102,7 +102,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         is_active BOOLEAN DEFAULT FALSE,
         deployed_at TIMESTAMPTZ,
         deprecated_at TIMESTAMPTZ,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         UNIQUE(pipeline_type, version)
       );
       CREATE INDEX idx_model_registry_pipeline ON model_registry(pipeline_type, is_active);
@@ -127,9 +127,9 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         requires_review BOOLEAN DEFAULT FALSE,
         review_reason TEXT,
         results JSONB,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         completed_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ DEFAULT NOW(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         deleted_at TIMESTAMPTZ
       );
       CREATE INDEX idx_assessments_user ON assessments(user_id, created_at DESC) WHERE deleted_at IS NULL;
@@ -175,7 +175,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         status VARCHAR(20),
         confidence DECIMAL(4,3),
         percentile SMALLINT CHECK (percentile BETWEEN 0 AND 100),
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_biomarker_values_assessment ON biomarker_values(assessment_id);
       CREATE INDEX idx_biomarker_values_name ON biomarker_values(biomarker_name, created_at DESC);
@@ -207,7 +207,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         exudate_area_percent DECIMAL(5,2),
         heatmap_data JSONB,
         vessel_segmentation JSONB,
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_retinal_results_dr_grade ON retinal_results(dr_grade);
       CREATE INDEX idx_retinal_results_eye ON retinal_results(eye_laterality);
@@ -230,7 +230,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         fluency_score DECIMAL(4,3),
         parkinsons_probability DECIMAL(4,3),
         cognitive_decline_probability DECIMAL(4,3),
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_speech_results_quality ON speech_results(audio_quality_score);
 
@@ -251,7 +251,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         arrhythmia_detected BOOLEAN DEFAULT FALSE,
         arrhythmia_types JSONB DEFAULT '[]',
         signal_quality_score DECIMAL(4,3),
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_cardiology_results_rhythm ON cardiology_results(rhythm_classification);
       CREATE INDEX idx_cardiology_results_arrhythmia ON cardiology_results(arrhythmia_detected) WHERE arrhythmia_detected = TRUE;
@@ -268,7 +268,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         heart_status VARCHAR(20),
         image_quality VARCHAR(20),
         quality_score DECIMAL(4,3),
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_radiology_results_modality ON radiology_results(modality_type);
       CREATE INDEX idx_radiology_results_condition ON radiology_results(primary_condition);
@@ -287,7 +287,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         fitzpatrick_type SMALLINT,
         image_quality VARCHAR(20),
         lesion_centered BOOLEAN,
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_dermatology_results_suspicion ON dermatology_results(melanoma_suspicion);
 
@@ -305,7 +305,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         valid_tasks INT,
         fatigue_index DECIMAL(4,3),
         consistency_score DECIMAL(4,3),
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_cognitive_results_risk ON cognitive_results(risk_level);
     `);
@@ -318,8 +318,8 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         title VARCHAR(255),
         context JSONB DEFAULT '{}',
         is_active BOOLEAN DEFAULT TRUE,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
-        updated_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         last_message_at TIMESTAMPTZ
       );
       CREATE INDEX idx_chat_threads_user ON chat_threads(user_id, last_message_at DESC);
@@ -334,7 +334,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         tokens_used INT,
         confidence DECIMAL(4,3),
         sources JSONB DEFAULT '[]',
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_chat_messages_thread ON chat_messages(thread_id, created_at ASC);
 
@@ -348,7 +348,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         model_used VARCHAR(50),
         tokens_used INT,
         generation_time_ms INT,
-        created_at TIMESTAMPTZ DEFAULT NOW()
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
       );
       CREATE INDEX idx_ai_explanations_assessment ON ai_explanations(assessment_id);
 
@@ -365,7 +365,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         processing_status VARCHAR(20) DEFAULT 'pending',
         file_hash VARCHAR(64),
         is_encrypted BOOLEAN DEFAULT FALSE,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         deleted_at TIMESTAMPTZ
       );
       CREATE INDEX idx_uploaded_files_user ON uploaded_files(user_id, created_at DESC);
@@ -395,7 +395,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         critical_risk_count INT DEFAULT 0,
         active_users INT DEFAULT 0,
         new_users INT DEFAULT 0,
-        created_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         UNIQUE NULLS NOT DISTINCT (metric_date, organization_id)
       );
       CREATE INDEX idx_daily_metrics_date ON daily_metrics(metric_date DESC);
@@ -411,7 +411,7 @@ export class CoreSchema1767225600000 implements MigrationInterface {
         avg_risk_score DECIMAL(5,2),
         risk_trend VARCHAR(20),
         slope DECIMAL(8,6),
-        created_at TIMESTAMPTZ DEFAULT NOW(),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
         UNIQUE(user_id, pipeline_type, period_end)
       );
       CREATE INDEX idx_user_trends_user ON user_trends(user_id, period_end DESC);

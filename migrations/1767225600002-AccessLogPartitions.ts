@@ -32,6 +32,9 @@ export class AccessLogPartitions1767225600002 implements MigrationInterface {
           -- Month boundaries in UTC, whatever the session time zone.
           lower_bound := month_start::timestamp AT TIME ZONE 'UTC';
           upper_bound := (month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+          -- Hold off inserts into the default partition until the ATTACH: a row for this month arriving
+          -- between the move and the ATTACH would make the ATTACH fail.
+          LOCK TABLE access_logs_default IN ACCESS EXCLUSIVE MODE;
           EXECUTE format('CREATE TABLE %I (LIKE access_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
           EXECUTE format(
             'WITH moved AS (DELETE FROM access_logs_default WHERE created_at >= $1 AND created_at < $2 RETURNING *)
@@ -48,6 +51,10 @@ export class AccessLogPartitions1767225600002 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    const parts: { name: string }[] = await q.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'access_logs'::regclass`,
+    );
+    for (const { name } of parts) await q.query(`DROP TABLE "${name}"`);
     await q.query(`DROP FUNCTION IF EXISTS ensure_access_log_partitions(DATE, INT)`);
   }
 }

@@ -25,8 +25,14 @@ async function main(): Promise<void> {
   const db = await openDatabase(config.database, { poolSize: config.dbPoolSize });
   const applied = await migrate(db.dataSource);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
-  // Next months' access_logs partitions; the default partition catches anything beyond.
-  await db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
+  // access_logs partitions for the coming months, now and daily while running; the default partition
+  // catches anything beyond, so a missed run costs speed, never an insert.
+  const ensurePartitions = () => db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
+  await ensurePartitions();
+  const partitionTimer = setInterval(() => {
+    ensurePartitions().catch((err: unknown) => logger.warn({ err }, 'could not create access_logs partitions'));
+  }, 24 * 60 * 60 * 1000);
+  partitionTimer.unref();
   const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger) : null;
 
   const app = createApp({ config, db, logger });
@@ -35,6 +41,7 @@ async function main(): Promise<void> {
   process.stdout.write(banner(base, db.backend, config, demo));
 
   onShutdownSignal(logger, async () => {
+    clearInterval(partitionTimer);
     await running.stop(config.shutdownTimeoutMs);
     await db.close();
     logger.info('stopped');

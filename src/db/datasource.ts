@@ -23,7 +23,8 @@ export interface OpenOptions {
   loadDataDir?: Blob;
 }
 
-const common = {
+/** Options every backend shares (also used by ormconfig.ts for TypeORM's own CLI). */
+export const commonOptions = {
   type: 'postgres' as const,
   entities,
   migrations,
@@ -45,14 +46,14 @@ export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}):
   const poolSize = opts.poolSize ?? 10;
   switch (cfg.kind) {
     case 'postgres': {
-      const ds = new DataSource({ ...common, url: cfg.url, extra: { max: poolSize } } as DataSourceOptions);
+      const ds = new DataSource({ ...commonOptions, url: cfg.url, extra: { max: poolSize } } as DataSourceOptions);
       await ds.initialize();
       return { backend: 'postgres', dataSource: ds, close: () => ds.destroy() };
     }
     case 'neon': {
       const neon = await import('@neondatabase/serverless');
       if (cfg.wsProxy !== null) configureLocalNeonProxy(neon.neonConfig, cfg.wsProxy);
-      const ds = new DataSource({ ...common, url: cfg.url, driver: neon, extra: { max: poolSize } } as DataSourceOptions);
+      const ds = new DataSource({ ...commonOptions, url: cfg.url, driver: neon, extra: { max: poolSize } } as DataSourceOptions);
       await ds.initialize();
       return { backend: 'neon', dataSource: ds, close: () => ds.destroy() };
     }
@@ -85,7 +86,7 @@ async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDi
   await server.start();
   const [host, port] = server.getServerConn().split(':');
   const ds = new DataSource({
-    ...common,
+    ...commonOptions,
     host,
     port: Number(port),
     username: 'postgres',

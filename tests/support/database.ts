@@ -60,3 +60,41 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
     }
   }
 }
+
+export interface ScratchDatabase {
+  /** Environment that points a child process (the gateway, the CLI) at this database. */
+  readonly env: Record<string, string>;
+  /** How this process can open the same database once the child is done with it. */
+  readonly config: DatabaseConfig;
+  drop(): Promise<void>;
+}
+
+/**
+ * An empty database for a child process of the backend under test: a fresh DATA_DIR, or a new database
+ * on the server (unmigrated: the child migrates it, as it would in production).
+ */
+export async function createScratchDatabase(): Promise<ScratchDatabase> {
+  const backend = testBackend();
+  if (backend === 'embedded') {
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medilens-scratch-'));
+    return {
+      env: { DATA_DIR: dir },
+      config: { kind: 'embedded', dataDir: dir },
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const serverUrl = process.env.TEST_DATABASE_URL!;
+  const name = `medilens_t_${process.env[ENV.runId]}_${crypto.randomBytes(4).toString('hex')}`;
+  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+  const url = withDatabase(serverUrl, name);
+  const neon = backend === 'neon';
+  return {
+    env: neon
+      ? { DATABASE_URL: url, DATABASE_DRIVER: 'neon', NEON_WS_PROXY: process.env[ENV.neonProxy]! }
+      : { DATABASE_URL: url, DATABASE_DRIVER: 'pg' },
+    config: neon ? { kind: 'neon', url, wsProxy: process.env[ENV.neonProxy]! } : { kind: 'postgres', url },
+    drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}

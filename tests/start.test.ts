@@ -1,0 +1,71 @@
+import { openDatabase } from '../src/db/datasource';
+import { withMaintenanceContext } from '../src/db/context';
+import { DEMO } from '../src/demo/bootstrap';
+import { createScratchDatabase, testBackend, type ScratchDatabase } from './support/database';
+import { runTs, type Child } from './support/child';
+
+/** `npm start` as a user runs it: a real process, on an empty database of the backend under test. */
+describe(`npm start (${testBackend()})`, () => {
+  let scratch: ScratchDatabase;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+  });
+  afterAll(() => scratch.drop());
+
+  const start = async (): Promise<{ child: Child; base: string }> => {
+    const child = runTs('src/main.ts', [], { ...scratch.env, PORT: '0', DEMO_DATA: 'true' });
+    const [, base] = await child.waitFor(/listening on (http:\/\/\S+)/);
+    return { child, base };
+  };
+  const stop = async (child: Child) => {
+    child.process.kill('SIGTERM');
+    expect(await child.exited()).toBe(0);
+  };
+
+  it('migrates, creates the demo clinic, serves /readyz, stops on SIGTERM, and keeps its data across a restart', async () => {
+    const first = await start();
+    expect(first.child.stdout()).toContain(`demo data: ${DEMO.patients} patients, ${DEMO.clinicians} clinicians`);
+    expect(first.child.stdout()).toContain(`curl ${first.base}/readyz`);
+    const ready = await fetch(`${first.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', backend: testBackend() });
+
+    // A request in flight when SIGTERM arrives is still answered.
+    const inFlight = fetch(`${first.base}/readyz`);
+    first.child.process.kill('SIGTERM');
+    expect((await inFlight).status).toBe(200);
+    expect(await first.child.exited()).toBe(0);
+
+    const second = await start();
+    expect(second.child.stdout()).not.toContain('demo data:');
+    expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
+    await stop(second.child);
+
+    const db = await openDatabase(scratch.config);
+    try {
+      const counts = await withMaintenanceContext(db.dataSource, async (tx) => ({
+        organizations: (await tx.query(`SELECT count(*)::int AS n FROM organizations`))[0].n,
+        clinicians: (await tx.query(`SELECT count(*)::int AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.name = 'clinician'`))[0].n,
+        patients: (await tx.query(`SELECT count(DISTINCT user_id)::int AS n FROM assessments`))[0].n,
+        pipelines: (await tx.query(`SELECT array_agg(DISTINCT pipeline_type ORDER BY pipeline_type) AS p FROM assessments`))[0].p,
+      }));
+      expect(counts).toEqual({
+        organizations: DEMO.organizations,
+        clinicians: DEMO.clinicians,
+        patients: DEMO.patients,
+        pipelines: ['cardiology', 'cognitive', 'dermatology', 'radiology', 'retinal', 'speech'],
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
+  const embeddedOnly = testBackend() === 'embedded' ? it : it.skip;
+  embeddedOnly('refuses a second process on the same embedded data directory', async () => {
+    const first = await start();
+    const second = runTs('src/main.ts', [], { ...scratch.env, PORT: '0' });
+    expect(await second.exited()).toBe(1);
+    expect(second.stderr()).toMatch(/DATA_DIR .* is in use by process \d+/);
+    await stop(first.child);
+  });
+});
