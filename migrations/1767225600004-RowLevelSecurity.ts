@@ -44,7 +44,10 @@ export class RowLevelSecurity1767225600004 implements MigrationInterface {
     await q.query(`
       DO $$
       BEGIN
-        CREATE ROLE medilens_app NOLOGIN NOBYPASSRLS;
+        -- Look first: an owner without CREATEROLE may still use a role an administrator created.
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'medilens_app') THEN
+          CREATE ROLE medilens_app NOLOGIN NOBYPASSRLS;
+        END IF;
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
         NULL;
       END $$;
@@ -118,6 +121,9 @@ export class RowLevelSecurity1767225600004 implements MigrationInterface {
       CREATE POLICY user_roles_write ON user_roles FOR ALL
         USING (app_is_operator() AND EXISTS (SELECT 1 FROM users u WHERE u.id = user_roles.user_id));
 
+      -- Written by refresh-analytics as the platform itself.
+      CREATE POLICY daily_metrics_write ON daily_metrics FOR ALL
+        USING (app_is_operator() AND COALESCE(current_setting('app.all_orgs', true), '') = 'on');
       CREATE POLICY daily_metrics_read ON daily_metrics FOR SELECT
         USING (COALESCE(current_setting('app.user_role', true), '') IN ('clinician', 'admin', 'researcher', 'system')
                AND (organization_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid
