@@ -1,13 +1,12 @@
 import crypto from 'node:crypto';
-import { Client } from 'pg';
 import { openDatabase, type Database } from '../src/db/datasource';
 import { migrate } from '../src/db/migrate';
 import { withDbContext } from '../src/db/context';
 import { seedReferenceData } from '../src/db/seed';
 import { generateDemoData } from '../src/demo/generator';
 import { refreshAnalytics } from '../src/analytics/refresh';
-import { testBackend } from './support/database';
-import { withDatabase } from './support/env';
+import { adminQuery, testBackend } from './support/database';
+import { ENV, withDatabase } from './support/env';
 
 /**
  * The deployment shape of Neon and of a careful server: the gateway connects as the schema owner, who is
@@ -24,13 +23,7 @@ serverOnly(`a non-superuser schema owner (${testBackend()})`, () => {
   let db: Database;
 
   const admin = async (...statements: string[]) => {
-    const client = new Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      for (const sql of statements) await client.query(sql);
-    } finally {
-      await client.end();
-    }
+    for (const sql of statements) await adminQuery(serverUrl, sql);
   };
 
   beforeAll(async () => {
@@ -40,15 +33,12 @@ serverOnly(`a non-superuser schema owner (${testBackend()})`, () => {
       `CREATE DATABASE ${database} OWNER ${owner}`,
       `GRANT medilens_app TO ${owner}`,
     );
-    const superOnDb = new Client({ connectionString: withDatabase(serverUrl, database) });
-    await superOnDb.connect();
-    await superOnDb.query(`ALTER SCHEMA public OWNER TO ${owner}`);
-    await superOnDb.end();
+    await adminQuery(withDatabase(serverUrl, database), `ALTER SCHEMA public OWNER TO ${owner}`);
     const url = new URL(withDatabase(serverUrl, database));
     url.username = owner;
     url.password = '';
     const cfg = testBackend() === 'neon'
-      ? { kind: 'neon' as const, url: url.toString(), wsProxy: process.env.MEDILENS_TEST_NEON_PROXY! }
+      ? { kind: 'neon' as const, url: url.toString(), wsProxy: process.env[ENV.neonProxy]! }
       : { kind: 'postgres' as const, url: url.toString() };
     db = await openDatabase(cfg);
   });

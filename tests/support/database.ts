@@ -44,7 +44,8 @@ export async function openTestDatabase(opts: { poolSize?: number } = {}): Promis
   };
 }
 
-async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+/** One statement on the server as the test superuser (CREATE/DROP DATABASE, roles, grants). */
+export async function adminQuery(serverUrl: string, sql: string): Promise<void> {
   // Two workers cloning the same template at the same instant can collide; one retry settles it.
   for (let attempt = 0; ; attempt++) {
     const client = new Client({ connectionString: serverUrl });
