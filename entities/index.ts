@@ -5,15 +5,18 @@ import { AuditEvent } from './audit-event';
 import { BiomarkerValue } from './biomarker-value';
 import { CardiologyResult } from './cardiology-result';
 import { ChatMessage } from './chat-message';
+import { ClientAssertionJti } from './client-assertion-jti';
 import { ChatThread } from './chat-thread';
 import { CognitiveResult } from './cognitive-result';
 import { DailyMetric } from './daily-metric';
 import { DermatologyResult } from './dermatology-result';
 import { ModelRegistryEntry } from './model-registry';
+import { OAuthClient } from './oauth-client';
 import { Organization } from './organization';
 import { PipelineStage } from './pipeline-stage';
 import { RadiologyResult } from './radiology-result';
 import { RetinalResult } from './retinal-result';
+import { SigningKey } from './signing-key';
 import { Role } from './role';
 import { SpeechResult } from './speech-result';
 import { UploadedFile } from './uploaded-file';
@@ -31,15 +34,18 @@ export {
   CardiologyResult,
   ChatMessage,
   ChatThread,
+  ClientAssertionJti,
   CognitiveResult,
   DailyMetric,
   DermatologyResult,
   ModelRegistryEntry,
+  OAuthClient,
   Organization,
   PipelineStage,
   RadiologyResult,
   RetinalResult,
   Role,
+  SigningKey,
   SpeechResult,
   UploadedFile,
   User,
@@ -48,7 +54,7 @@ export {
   UserTrend,
 };
 
-/** Every MediLens table, in the migrations' order; the DataSource registers exactly these. */
+/** Every table (the MediLens schema, then the gateway's own), in the migrations' order; the DataSource registers exactly these. */
 export const entities = [
   Organization,
   User,
@@ -73,4 +79,7 @@ export const entities = [
   UserTrend,
   AuditEvent,
   AccessLog,
+  OAuthClient,
+  SigningKey,
+  ClientAssertionJti,
 ];

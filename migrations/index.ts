@@ -3,6 +3,7 @@ import { Triggers1767225600001 } from './1767225600001-Triggers';
 import { AccessLogPartitions1767225600002 } from './1767225600002-AccessLogPartitions';
 import { Analytics1767225600003 } from './1767225600003-Analytics';
 import { RowLevelSecurity1767225600004 } from './1767225600004-RowLevelSecurity';
+import { AuthorizationServer1767225600005 } from './1767225600005-AuthorizationServer';
 
 /** In order. The gateway, the CLI and ormconfig.ts all run exactly this list. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AccessLogPartitions1767225600002,
   Analytics1767225600003,
   RowLevelSecurity1767225600004,
+  AuthorizationServer1767225600005,
 ];

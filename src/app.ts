@@ -1,8 +1,11 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { createAuthServices, type AuthServices } from './auth/services';
+import { tokenRoutes } from './auth/token-routes';
 import type { Config } from './config';
 import type { Database } from './db/datasource';
 import { errorHandler, unknownRoute } from './fhir/error-handler';
+import { fhirRouter } from './fhir/router';
 import { requestLogger } from './logging';
 import { healthRoutes } from './ops/health';
 
@@ -11,14 +14,19 @@ export interface AppDeps {
   config: Config;
   db: Database;
   logger: Logger;
+  /** Built from config and db when not given; tests pass their own to share one with a token minter. */
+  auth?: AuthServices;
 }
 
 export function createApp(deps: AppDeps): Express {
+  const auth = deps.auth ?? createAuthServices(deps.config, deps.db.dataSource);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestLogger(deps.logger));
   app.use(healthRoutes(deps.db));
+  app.use(tokenRoutes(auth));
+  app.use('/fhir', fhirRouter({ config: deps.config, db: deps.db, auth }));
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;

@@ -18,6 +18,15 @@ export interface Config {
   /** Create demo organization, patients and clinicians on first start of an empty embedded database. */
   demoData: boolean;
   shutdownTimeoutMs: number;
+  /** An external identity provider whose user tokens the gateway accepts (null: only its own tokens). */
+  externalAuth: ExternalAuthConfig | null;
+}
+
+export interface ExternalAuthConfig {
+  issuer: string;
+  jwksUri: string;
+  /** The aud the provider puts in tokens meant for this gateway. */
+  audience: string;
 }
 
 /** A start-up configuration problem; the message names the variable and what is expected. */
@@ -122,5 +131,26 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     demoData: boolean(env, 'DEMO_DATA', database.kind === 'embedded'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
+    externalAuth: externalAuthConfig(env, publicBaseUrl),
+  };
+}
+
+function externalAuthConfig(env: Env, publicBaseUrl: string): ExternalAuthConfig | null {
+  const issuer = nonEmpty(env, 'AUTH_EXTERNAL_ISSUER');
+  const jwksUri = nonEmpty(env, 'AUTH_EXTERNAL_JWKS_URI');
+  if (issuer === undefined && jwksUri === undefined) {
+    if (nonEmpty(env, 'AUTH_AUDIENCE') !== undefined) {
+      throw new ConfigError('AUTH_EXTERNAL_ISSUER', 'an issuer URL when AUTH_AUDIENCE is set', undefined);
+    }
+    return null;
+  }
+  if (issuer === undefined) throw new ConfigError('AUTH_EXTERNAL_ISSUER', 'an issuer URL when AUTH_EXTERNAL_JWKS_URI is set', undefined);
+  if (jwksUri === undefined) throw new ConfigError('AUTH_EXTERNAL_JWKS_URI', 'the JWK Set URL of AUTH_EXTERNAL_ISSUER', undefined);
+  // The issuer is compared as a string, exactly as the provider writes it (a trailing slash matters).
+  if (!/^https?:\/\/\S+$/.test(issuer)) throw new ConfigError('AUTH_EXTERNAL_ISSUER', 'an absolute http(s) URL', issuer);
+  return {
+    issuer,
+    jwksUri: httpUrl('AUTH_EXTERNAL_JWKS_URI', jwksUri),
+    audience: nonEmpty(env, 'AUTH_AUDIENCE') ?? `${publicBaseUrl}/fhir`,
   };
 }

@@ -44,3 +44,13 @@ export const unsupportedMediaType = (diagnostics: string) => new OutcomeError(41
 export const payloadTooLarge = (diagnostics: string) => new OutcomeError(413, 'too-costly', diagnostics);
 export const serverError = () => new OutcomeError(500, 'exception', 'Internal server error');
 export const serviceUnavailable = (diagnostics: string) => new OutcomeError(503, 'transient', diagnostics);
+export const forbidden = (diagnostics: string) => new OutcomeError(403, 'forbidden', diagnostics);
+/** RFC 6750 §3: a missing token gets a bare challenge; a bad one says invalid_token and why. */
+export function unauthorized(description: string | null, realm = 'MediLens FHIR Gateway'): OutcomeError {
+  const challenge = description === null
+    ? `Bearer realm="${realm}"`
+    : `Bearer realm="${realm}", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`;
+  return new OutcomeError(401, description === null ? 'login' : 'security', description ?? 'A bearer access token is required', undefined, {
+    'WWW-Authenticate': challenge,
+  });
+}

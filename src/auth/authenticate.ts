@@ -1,0 +1,55 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Passport } from 'passport';
+import { Strategy as BearerStrategy } from 'passport-http-bearer';
+import { unauthorized } from '../fhir/outcomes';
+import type { AccessContext } from './access';
+import { accessFromToken, InvalidToken, type BearerDeps } from './bearer';
+
+/**
+ * passport with the bearer strategy, one instance per app (no global passport): a request without a
+ * valid token stops here with 401 and a WWW-Authenticate challenge; otherwise req.user is its
+ * AccessContext, which the route table hands to handlers explicitly.
+ */
+export function authenticate(deps: BearerDeps): RequestHandler {
+  const passport = new Passport();
+  passport.use(
+    new BearerStrategy((token, done) => {
+      accessFromToken(deps, token).then(
+        (access) => done(null, access),
+        (err: unknown) => (err instanceof InvalidToken ? done(null, false, err.message) : done(err)),
+      );
+    }),
+  );
+  return (req: Request, res: Response, next: NextFunction) => {
+    passport.authenticate('bearer', { session: false }, (err: unknown, access: AccessContext | false, info: unknown) => {
+      if (err) return next(err);
+      if (!access) {
+        return next(unauthorized(failureReason(req, info)));
+      }
+      req.user = access;
+      next();
+    })(req, res, next);
+  };
+}
+
+/**
+ * passport-http-bearer reports a failure as its challenge string (with our message as
+ * error_description), or as 400 for a malformed Authorization header. null: no credentials at all.
+ */
+function failureReason(req: Request, info: unknown): string | null {
+  if (typeof info === 'string') {
+    const described = /error_description="([^"]*)"/.exec(info);
+    if (described) return described[1];
+  }
+  const header = req.headers.authorization;
+  if (typeof header === 'string' && header.trim() !== '') {
+    return /^Bearer\s/i.test(header) ? 'the Authorization header is malformed' : 'the Authorization header is not a Bearer token';
+  }
+  return info === 400 ? 'the access token was sent more than once' : null;
+}
+
+/** The access context authenticate() put on the request. */
+export function accessOf(req: Request): AccessContext {
+  if (!req.user) throw new Error('route reached without authentication');
+  return req.user as AccessContext;
+}

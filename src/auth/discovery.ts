@@ -1,0 +1,31 @@
+import { RESOURCE_TYPES } from './resource-types';
+import { ASSERTION_ALGS } from './client-auth';
+import type { TokenEndpoints } from './tokens';
+
+/** SMART App Launch 2.2 §"SMART configuration": what this server's authorization supports, absolute URLs. */
+export function smartConfiguration(endpoints: TokenEndpoints): Record<string, unknown> {
+  const types = [...RESOURCE_TYPES];
+  return {
+    issuer: endpoints.issuer,
+    jwks_uri: endpoints.jwksUrl,
+    token_endpoint: endpoints.tokenUrl,
+    introspection_endpoint: endpoints.introspectionUrl,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    scopes_supported: [
+      ...['system', 'user', 'patient'].flatMap((context) => [`${context}/*.rs`, `${context}/*.cruds`, ...types.map((t) => `${context}/${t}.rs`)]),
+    ],
+    response_types_supported: ['token'],
+    capabilities: [
+      'client-confidential-asymmetric',
+      'client-confidential-symmetric',
+      'permission-v1',
+      'permission-v2',
+      'permission-patient',
+      'permission-user',
+    ],
+    // SMART lists S256 as required even for servers without an authorization endpoint.
+    code_challenge_methods_supported: ['S256'],
+  };
+}

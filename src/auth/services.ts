@@ -1,0 +1,29 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import type { BearerDeps } from './bearer';
+import { loadKeyring, type Keyring } from './keys';
+import { RemoteJwksCache } from './remote-jwks';
+import { tokenEndpoints } from './tokens';
+import { UserDirectory } from './users';
+
+/** Everything authentication and authorization need, built once per app from its explicit dependencies. */
+export interface AuthServices extends BearerDeps {
+  ds: DataSource;
+}
+
+export function createAuthServices(config: Config, ds: DataSource): AuthServices {
+  // Loaded on first use and kept: the key lives in the database, which may still be migrating at start.
+  let keyring: Promise<Keyring> | null = null;
+  return {
+    ds,
+    endpoints: tokenEndpoints(config.publicBaseUrl),
+    keyring: () =>
+      (keyring ??= loadKeyring(ds).catch((err: unknown) => {
+        keyring = null;
+        throw err;
+      })),
+    external: config.externalAuth,
+    remoteJwks: new RemoteJwksCache(),
+    users: new UserDirectory(ds),
+  };
+}

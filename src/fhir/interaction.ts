@@ -1,0 +1,46 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AccessContext } from '../auth/access';
+import type { AuthServices } from '../auth/services';
+import type { Config } from '../config';
+import type { Database } from '../db/datasource';
+
+/** What a handler sees of a request: FHIR, not Express. */
+export interface FhirRequest {
+  readonly params: Readonly<Record<string, string>>;
+  /** Every query parameter, repeated ones in order. */
+  readonly query: Readonly<Record<string, readonly string[]>>;
+  readonly headers: IncomingHttpHeaders;
+  /** The caller's access context; null only on public routes. */
+  readonly access: AccessContext | null;
+}
+
+export interface FhirResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Default application/fhir+json. */
+  readonly contentType?: string;
+}
+
+export interface FhirDeps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly auth: AuthServices;
+}
+
+export type Handler = (req: FhirRequest, deps: FhirDeps) => Promise<FhirResponse>;
+
+/** restful-interaction codes (http://hl7.org/fhir/restful-interaction), as the CapabilityStatement and audit name them. */
+export type RestInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'history-type' | 'create' | 'update' | 'patch' | 'delete' | 'capabilities';
+
+/** One row of the interaction table. */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Express path under /fhir. */
+  readonly path: string;
+  readonly interaction: RestInteraction | 'smart-configuration';
+  readonly resourceType?: string;
+  /** Reachable without a token (metadata and SMART discovery only). */
+  readonly public?: boolean;
+  readonly handler: Handler;
+}

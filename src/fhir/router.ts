@@ -1,0 +1,62 @@
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { accessOf, authenticate } from '../auth/authenticate';
+import { FHIR_JSON } from './error-handler';
+import type { FhirDeps, FhirRequest, Route } from './interaction';
+import { notAcceptable } from './outcomes';
+import { fhirRoutes } from './routes';
+
+/** Builds the Express router for /fhir from the interaction table. */
+export function fhirRouter(deps: FhirDeps): Router {
+  const router = Router();
+  const auth = authenticate(deps.auth);
+  for (const route of fhirRoutes(deps.config.canonicalBase).routes) {
+    const chain: RequestHandler[] = [negotiate];
+    if (!route.public) chain.push(auth);
+    chain.push(adapt(route, deps));
+    router[route.method.toLowerCase() as 'get'](route.path, ...chain);
+  }
+  return router;
+}
+
+function adapt(route: Route, deps: FhirDeps): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const fhirReq: FhirRequest = {
+      params: req.params as Record<string, string>,
+      query: queryOf(req),
+      headers: req.headers,
+      access: route.public ? null : accessOf(req),
+    };
+    route
+      .handler(fhirReq, deps)
+      .then((out) => {
+        res.status(out.status);
+        for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+        const pretty = fhirReq.query._pretty?.at(-1) === 'true';
+        res.type(out.contentType ?? FHIR_JSON).send(JSON.stringify(out.body, null, pretty ? 2 : undefined));
+      })
+      .catch(next);
+  };
+}
+
+function queryOf(req: Request): Record<string, string[]> {
+  const query: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(req.url.split('?')[1] ?? '')) (query[name] ??= []).push(value);
+  return query;
+}
+
+const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
+const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml']);
+
+/** JSON only: _format=xml or an Accept that excludes JSON gets 406 (with an OperationOutcome, in JSON). */
+const negotiate: RequestHandler = (req, _res, next) => {
+  const format = new URLSearchParams(req.url.split('?')[1] ?? '').get('_format');
+  if (format !== null && !JSON_FORMATS.has(format)) {
+    next(notAcceptable(XML_FORMATS.has(format) ? 'This server speaks FHIR JSON only; XML is not supported' : `_format ${format} is not supported; use json`));
+    return;
+  }
+  if (req.headers.accept && !req.accepts(['application/fhir+json', 'application/json'])) {
+    next(notAcceptable('This server speaks FHIR JSON only: accept application/fhir+json or application/json'));
+    return;
+  }
+  next();
+};
