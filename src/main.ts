@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/datasource';
 import { migrate } from './db/migrate';
 import { bootstrapDemo } from './demo/bootstrap';
+import { ensureDemoClient, type DemoClient } from './demo/client';
 import { createLogger } from './logging';
 import { listen, onShutdownSignal } from './server';
 
@@ -34,11 +35,19 @@ async function main(): Promise<void> {
   }, 24 * 60 * 60 * 1000);
   partitionTimer.unref();
   const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger) : null;
+  const demoClient = config.demoData ? await ensureDemoClient(db.dataSource) : null;
 
-  const app = createApp({ config, db, logger });
-  const running = await listen(app, config.port, config.host);
-  const base = config.port === 0 ? config.publicBaseUrl.replace(/:\d+$/, `:${running.port}`) : config.publicBaseUrl;
-  process.stdout.write(banner(base, db.backend, config, demo));
+  let base = config.publicBaseUrl;
+  const running = await listen(
+    (port) => {
+      // PORT=0: the system picked the port, and every URL the app hands out must carry it.
+      if (config.port === 0) base = config.publicBaseUrl.replace(/:\d+$/, `:${port}`);
+      return createApp({ config: { ...config, publicBaseUrl: base }, db, logger });
+    },
+    config.port,
+    config.host,
+  );
+  process.stdout.write(banner(base, db.backend, config, demo, demoClient));
 
   onShutdownSignal(logger, async () => {
     clearInterval(partitionTimer);
@@ -49,7 +58,13 @@ async function main(): Promise<void> {
   });
 }
 
-function banner(base: string, backend: string, config: Config, demo: Awaited<ReturnType<typeof bootstrapDemo>>): string {
+function banner(
+  base: string,
+  backend: string,
+  config: Config,
+  demo: Awaited<ReturnType<typeof bootstrapDemo>>,
+  client: DemoClient | null,
+): string {
   const where = config.database.kind === 'embedded' ? `embedded PGlite in ${config.database.dataDir ?? 'memory'}` : backend;
   const lines = [
     '',
@@ -57,9 +72,26 @@ function banner(base: string, backend: string, config: Config, demo: Awaited<Ret
     demo ? `  demo data: ${demo.description}` : undefined,
     `  curl ${base}/healthz`,
     `  curl ${base}/readyz`,
+    `  curl ${base}/fhir/metadata`,
+    `  curl ${base}/fhir/.well-known/smart-configuration`,
+    ...(client ? demoClientLines(base, client) : []),
     '',
   ];
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}
+
+/** Copy-pasteable: get a token as the demo client, then read a Patient with it. */
+function demoClientLines(base: string, client: DemoClient): string[] {
+  return [
+    '',
+    `  demo backend client "${client.clientId}" (client_secret_basic; this secret lasts until the next start):`,
+    `  TOKEN=$(curl -s -u '${client.clientId}:${client.secret}' --data-urlencode grant_type=client_credentials \\`,
+    `    --data-urlencode 'scope=${client.scope}' ${base}/auth/token \\`,
+    `    | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
+    client.patientId
+      ? `  curl -s -H "Authorization: Bearer $TOKEN" ${base}/fhir/Patient/${client.patientId}`
+      : `  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Patient?_count=5'`,
+  ];
 }
 
 main().catch((err: unknown) => {

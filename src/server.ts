@@ -11,13 +11,19 @@ export interface RunningServer {
   stop(timeoutMs: number): Promise<void>;
 }
 
-export async function listen(app: Express, port: number, host: string): Promise<RunningServer> {
-  const server = http.createServer(app);
+/**
+ * Binds first, then builds the app from the bound port: with PORT=0 the app's own URLs (token
+ * endpoint, links, the token audience) must name the port the system picked.
+ */
+export async function listen(makeApp: (port: number) => Express, port: number, host: string): Promise<RunningServer> {
+  const server = http.createServer();
   server.listen(port, host);
   await once(server, 'listening');
+  const bound = (server.address() as AddressInfo).port;
+  server.on('request', makeApp(bound));
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port: bound,
     async stop(timeoutMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { openDatabase } from '../src/db/datasource';
 import { withMaintenanceContext } from '../src/db/context';
@@ -76,6 +78,33 @@ describe(`npm start (${testBackend()})`, () => {
     } finally {
       await db.close();
     }
+  });
+
+  /** The banner's demo-client commands, exactly as printed, run by bash as a user would paste them. */
+  const pasteDemoCommands = async (stdout: string): Promise<{ body: Record<string, unknown>; patientId: string }> => {
+    const lines = stdout.split('\n');
+    const first = lines.findIndex((l) => l.trim().startsWith('TOKEN=$(curl'));
+    const last = lines.findIndex((l, i) => i > first && l.includes('/fhir/Patient/'));
+    expect(first).toBeGreaterThan(0);
+    expect(last).toBeGreaterThan(first);
+    const script = lines.slice(first, last + 1).join('\n');
+    const { stdout: out } = await promisify(execFile)('bash', ['-c', script]);
+    return { body: JSON.parse(out), patientId: /\/fhir\/Patient\/([0-9a-f-]{36})/.exec(lines[last])![1] };
+  };
+
+  it('prints a demo client whose curl commands get a token and read a Patient; a restart replaces the secret', async () => {
+    const first = await start();
+    const pasted = await pasteDemoCommands(first.child.stdout());
+    expect(pasted.body).toMatchObject({ resourceType: 'Patient', id: pasted.patientId, active: true });
+    await stop(first.child);
+
+    const second = await start();
+    // The first start's secret is gone: its token request fails, so the read is refused.
+    const stale = await pasteDemoCommands(first.child.stdout().replace(/:\d+\//g, `:${new URL(second.base).port}/`));
+    expect(stale.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'security' }] });
+    const fresh = await pasteDemoCommands(second.child.stdout());
+    expect(fresh.body).toMatchObject({ resourceType: 'Patient', id: pasted.patientId });
+    await stop(second.child);
   });
 
   const embeddedOnly = testBackend() === 'embedded' ? it : it.skip;

@@ -1,3 +1,4 @@
+import { ClientRegistrationError } from '../auth/clients';
 import { ConfigError } from '../config';
 
 /** A mistake in how the command was called: reported as one line, exit code 2. */
@@ -7,7 +8,7 @@ export class UsageError extends Error {
 
 /** Exit codes: 1 for a failure while working, 2 for a bad configuration or command line. */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+  return err instanceof ConfigError || err instanceof UsageError || err instanceof ClientRegistrationError ? 2 : 1;
 }
 
 /** One line that says what went wrong (no stack trace), with a hint where the cause is a common one. */

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { clientsCommand } from './commands/clients';
 import { demoDataCommand } from './commands/demo-data';
 import { migrateCommand } from './commands/migrate';
 import { partitionsCommand } from './commands/partitions';
@@ -9,19 +10,24 @@ import { describeError, exitCodeOf } from './errors';
 /** The MediLens gateway's command line: `npm run cli -- <command> [options]`. */
 export function buildProgram(): Command {
   return new Command('medilens')
-    .description('MediLens FHIR gateway: database maintenance and demo data')
+    .description('MediLens FHIR gateway: database maintenance, demo data and API clients')
     .addCommand(migrateCommand())
     .addCommand(seedCommand())
     .addCommand(demoDataCommand())
     .addCommand(refreshAnalyticsCommand())
     .addCommand(partitionsCommand())
+    .addCommand(clientsCommand())
     .exitOverride();
 }
 
 /** Parses argv and runs the command; resolves to the process exit code. Errors become one line on stderr. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
-  for (const command of program.commands) command.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

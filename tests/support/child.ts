@@ -12,7 +12,9 @@ export interface Child {
 /** Runs a TypeScript entry point the way `npm start` / `npm run cli` do, with a clean environment. */
 export function runTs(entry: string, args: string[], env: Record<string, string>): Child {
   const base = { ...process.env };
-  for (const name of ['DATABASE_URL', 'DATABASE_DRIVER', 'DATA_DIR', 'NEON_WS_PROXY', 'PORT', 'DEMO_DATA']) delete base[name];
+  for (const name of ['DATABASE_URL', 'DATABASE_DRIVER', 'DATA_DIR', 'NEON_WS_PROXY', 'PORT', 'DEMO_DATA', 'PUBLIC_BASE_URL', 'AUTH_EXTERNAL_ISSUER', 'AUTH_EXTERNAL_JWKS_URI', 'AUTH_AUDIENCE']) {
+    delete base[name];
+  }
   const child = spawn(process.execPath, ['node_modules/.bin/ts-node', '--transpile-only', entry, ...args], {
     env: { ...base, LOG_LEVEL: 'warn', ...env },
   });
