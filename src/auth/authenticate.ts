@@ -21,10 +21,10 @@ export function authenticate(deps: BearerDeps): RequestHandler {
     }),
   );
   return (req: Request, res: Response, next: NextFunction) => {
-    passport.authenticate('bearer', { session: false }, (err: unknown, access: AccessContext | false, info: unknown) => {
+    passport.authenticate('bearer', { session: false }, (err: unknown, access: AccessContext | false, info: unknown, status: unknown) => {
       if (err) return next(err);
       if (!access) {
-        return next(unauthorized(failureReason(req, info)));
+        return next(unauthorized(failureReason(req, info, status)));
       }
       req.user = access;
       next();
@@ -36,16 +36,19 @@ export function authenticate(deps: BearerDeps): RequestHandler {
  * passport-http-bearer reports a failure as its challenge string (with our message as
  * error_description), or as 400 for a malformed Authorization header. null: no credentials at all.
  */
-function failureReason(req: Request, info: unknown): string | null {
+function failureReason(req: Request, info: unknown, status: unknown): string | null {
   if (typeof info === 'string') {
     const described = /error_description="([^"]*)"/.exec(info);
     if (described) return described[1];
   }
-  const header = req.headers.authorization;
-  if (typeof header === 'string' && header.trim() !== '') {
-    return /^Bearer\s/i.test(header) ? 'the Authorization header is malformed' : 'the Authorization header is not a Bearer token';
+  const header = typeof req.headers.authorization === 'string' ? req.headers.authorization.trim() : '';
+  if (status === 400) {
+    const elsewhere = 'access_token' in (req.query as object) || (typeof req.body === 'object' && req.body !== null && 'access_token' in req.body);
+    if (elsewhere && /^Bearer\s+\S+$/i.test(header)) return 'the access token was sent more than once';
+    if (/^Bearer(\s|$)/i.test(header)) return 'the Authorization header is malformed (expected: Bearer <token>)';
   }
-  return info === 400 ? 'the access token was sent more than once' : null;
+  if (header !== '') return 'the Authorization header is not a Bearer token';
+  return status === 400 ? 'the access token was sent more than once' : null;
 }
 
 /** The access context authenticate() put on the request. */

@@ -1,10 +1,11 @@
+import crypto from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { DataSource } from 'typeorm';
 import type { OAuthClient } from '../../entities/oauth-client';
 import { findClient } from './clients';
 import { OAuthError } from './oauth-error';
 import type { RemoteJwksCache } from './remote-jwks';
-import { verifySecret } from './secrets';
+import { hashSecret, verifySecret } from './secrets';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** SMART Backend Services: servers SHALL support RS384 and ES384; we accept exactly those. */
@@ -31,8 +32,9 @@ const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="MediLens FHIR Gatewa
 
 /**
  * Authenticates a backend client by private_key_jwt (a signed assertion) or client_secret_basic.
- * Every failure is invalid_client (RFC 6749 §5.2, and SMART Backend Services for assertions), with a
- * description that says what was wrong but never whether the client id exists.
+ * Every failure is invalid_client (RFC 6749 §5.2, and SMART Backend Services for assertions). Assertion
+ * failures say what was wrong (the sender signed it, so it knows its own client id); a failed secret
+ * says nothing more, and costs the same scrypt time whether or not the client exists.
  */
 export async function authenticateClient(deps: ClientAuthDeps, creds: ClientCredentials): Promise<OAuthClient> {
   const basic = creds.authorization?.match(/^Basic\s+(.+)$/i)?.[1];
@@ -62,9 +64,16 @@ async function authenticateSecret(deps: ClientAuthDeps, encoded: string): Promis
     throw fail;
   }
   const client = await findClient(deps.ds, clientId);
-  if (!client || client.authMethod !== 'client_secret_basic' || !client.secretHash) throw fail;
-  if (!(await verifySecret(secret, client.secretHash))) throw fail;
+  const usable = client !== null && client.authMethod === 'client_secret_basic' && client.secretHash !== null;
+  const matches = await verifySecret(secret, usable ? client.secretHash! : await decoyHash());
+  if (!usable || !matches) throw fail;
   return client;
+}
+
+let decoy: Promise<string> | null = null;
+/** A hash to verify against when there is no client, so a wrong id takes as long as a wrong secret. */
+function decoyHash(): Promise<string> {
+  return (decoy ??= hashSecret(crypto.randomUUID()));
 }
 
 async function authenticateAssertion(deps: ClientAuthDeps, assertion: string, audience: string): Promise<OAuthClient> {

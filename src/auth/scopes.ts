@@ -86,7 +86,8 @@ export function formatScope(scope: ResourceScope): string {
     const v1 = Object.entries(V1).find(([, l]) => l.join('') === letters);
     if (v1) return prefix + v1[0];
   }
-  const query = scope.filters.map((f) => `${f.name}=${f.value}`).join('&');
+  // Escape only what the grammar itself uses, so system|code stays readable and re-parses to the same value.
+  const query = scope.filters.map((f) => `${f.name}=${f.value.replace(/[%&\s]/g, encodeURIComponent)}`).join('&');
   return prefix + letters + (query ? `?${query}` : '');
 }
 

@@ -92,7 +92,9 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
   if (bearer) {
     try {
       const caller = await accessFromToken(auth, bearer);
-      if (caller.kind !== 'client') throw new InvalidToken('introspection is for registered clients');
+      if (caller.kind !== 'client' || !(await findClient(auth.ds, caller.clientId!))) {
+        throw new InvalidToken('introspection is for registered clients');
+      }
     } catch (err) {
       if (!(err instanceof InvalidToken)) throw err;
       throw new OAuthError('invalid_client', `the caller's access token is not valid: ${err.message}`, {
@@ -146,6 +148,12 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
 function requireForm(req: Request, _res: Response, next: NextFunction): void {
   if (!req.is('application/x-www-form-urlencoded')) {
     next(new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded'));
+    return;
+  }
+  // RFC 6749 §3.1: parameters must not be included more than once.
+  const repeated = Object.entries(req.body as Record<string, unknown>).find(([, v]) => typeof v !== 'string');
+  if (repeated) {
+    next(new OAuthError('invalid_request', `${repeated[0]} is given more than once`));
     return;
   }
   next();

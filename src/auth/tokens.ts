@@ -40,13 +40,14 @@ export async function issueAccessToken(
 ): Promise<{ token: string; expiresIn: number }> {
   const claims: OwnTokenClaims = { client_id: grant.clientId, scope: grant.scope };
   if (grant.organizationId) claims.organization = grant.organizationId;
+  const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' })
     .setIssuer(endpoints.issuer)
     .setAudience(endpoints.audience)
     .setSubject(grant.clientId)
-    .setIssuedAt()
-    .setExpirationTime(`${ACCESS_TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
     .sign(keys.privateKey);
   return { token, expiresIn: ACCESS_TOKEN_TTL_SECONDS };

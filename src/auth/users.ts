@@ -16,8 +16,8 @@ const CACHE_MAX = 10_000;
 
 /**
  * Looks users up by users.clerk_user_id. Runs before the caller's identity is known, so as the
- * platform; only active, undeleted users are found. Lookups are cached for 30 s (a deactivated user
- * loses access within that), bounded in size, per app.
+ * platform; only active, undeleted users of an active organization are found. Found users are cached
+ * for 30 s (a deactivated user loses access within that), bounded in size, per app.
  */
 export class UserDirectory {
   private readonly cache = new Map<string, { user: DirectoryUser | null; until: number }>();
@@ -28,6 +28,8 @@ export class UserDirectory {
     const hit = this.cache.get(subject);
     if (hit && hit.until > Date.now()) return hit.user;
     const user = await this.load(subject);
+    // Misses are not cached: a user created right after a refused sign-in gets in at once.
+    if (user === null) return null;
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(subject, { user, until: Date.now() + CACHE_TTL_MS });
     return user;
@@ -43,6 +45,9 @@ export class UserDirectory {
                                 AND (ur.organization_id IS NULL OR ur.organization_id IS NOT DISTINCT FROM u.organization_id)
          LEFT JOIN roles r ON r.id = ur.role_id
          WHERE u.clerk_user_id = $1 AND u.deleted_at IS NULL AND u.is_active IS NOT FALSE
+           AND (u.organization_id IS NULL
+                OR EXISTS (SELECT 1 FROM organizations o
+                           WHERE o.id = u.organization_id AND o.deleted_at IS NULL AND o.is_active IS NOT FALSE))
          GROUP BY u.id`,
         [subject],
       ),

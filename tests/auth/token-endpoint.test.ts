@@ -4,6 +4,8 @@ import type { Express } from 'express';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { registerClient, removeClient } from '../../src/auth/clients';
 import { loadKeyring } from '../../src/auth/keys';
+import { RESOURCE_TYPES } from '../../src/auth/resource-types';
+import { parseScopes } from '../../src/auth/scopes';
 import { assertion, backendToken, clientKey, ExternalIdp, GATEWAY, keyClient, testApp, TOKEN_URL, tokenRequest, type ClientKey } from '../support/auth';
 import { openTestDatabase, testBackend, type TestDatabase } from '../support/database';
 import { insertOrganization } from '../support/fixtures';
@@ -211,6 +213,13 @@ describe(`token endpoint (${testBackend()})`, () => {
       expectOAuthError(res, 400, 'invalid_request', 'the request body must be application/x-www-form-urlencoded');
     });
 
+    it.each(['scope', 'grant_type'])('answers a repeated %s parameter with invalid_request (RFC 6749 §3.1)', async (name) => {
+      const form = assertionForm(await assertion(clientId, key));
+      const body = `${new URLSearchParams(form)}&${new URLSearchParams({ [name]: form[name] })}`;
+      const res = await request(app).post('/auth/token').type('form').send(body);
+      expectOAuthError(res, 400, 'invalid_request', name);
+    });
+
     it('answers GET with 405 and Allow: POST', async () => {
       const res = await request(app).get('/auth/token');
       expectOAuthError(res, 405, 'invalid_request', 'GET is not allowed here; use POST');
@@ -275,6 +284,18 @@ describe(`token endpoint (${testBackend()})`, () => {
       expect(res.status).toBe(200);
       expect(res.body.scope).toBe(granted);
       expect(decodeJwt(res.body.access_token).scope).toBe(granted);
+    });
+
+    it.each([
+      ['a%26b', 'a&b'],
+      ['a%2541', 'a%41'],
+    ])('grants a granular scope whose value is written %s so that the token still means %s', async (written, meant) => {
+      const res = await requestToken(clientId, key, `system/Observation.rs?code=http://example.org/codes|${written}`);
+      expect(res.status).toBe(200);
+      const expected = [{ context: 'system', resourceType: 'Observation', filters: [{ name: 'code', value: `http://example.org/codes|${meant}` }] }];
+      for (const granted of [res.body.scope, decodeJwt(res.body.access_token).scope as string]) {
+        expect(parseScopes(granted, RESOURCE_TYPES).resource).toMatchObject(expected);
+      }
     });
 
     it('answers only unknown, malformed or non-system scopes with invalid_scope', async () => {
