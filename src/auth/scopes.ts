@@ -46,7 +46,7 @@ export function parseScope(text: string, resourceTypes: ReadonlySet<string>): Re
 
   let interactions: readonly Interaction[];
   let version: 'v1' | 'v2';
-  if (permission in V1) {
+  if (Object.hasOwn(V1, permission)) {
     if (query !== undefined) return null; // granular filters exist only in v2
     interactions = V1[permission];
     version = 'v1';
@@ -164,5 +164,8 @@ export function covers(outer: ResourceScope, inner: ResourceScope): boolean {
 
 /** The meaning of a scope, whatever version it was written in. */
 function scopeKey(scope: ResourceScope): string {
-  return formatScope({ ...scope, version: 'v2' });
+  const filters = [...new Map(scope.filters.map((f) => [`${f.name}=${f.value}`, f])).values()].sort((a, b) =>
+    a.name === b.name ? a.value.localeCompare(b.value) : a.name.localeCompare(b.name),
+  );
+  return formatScope({ ...scope, filters, version: 'v2' });
 }

@@ -61,9 +61,10 @@ function categoryPredicate(params: SqlParams, token: Token, pipelineSystem: stri
     const names = OVERRIDDEN.filter(([, c]) => c.category === code).map(([name]) => name);
     if (names.length) parts.push(`bv.biomarker_name = ANY(${params.add(names)}::text[])`);
     const pipelines = KNOWN_PIPELINES.filter((p) => PIPELINE_CATEGORY[p] === code);
-    const notOverridden = `bv.biomarker_name <> ALL(${params.add(OVERRIDDEN_NAMES)}::text[])`;
-    if (pipelines.length) parts.push(`a.pipeline_type = ANY(${params.add(pipelines)}::text[]) AND ${notOverridden}`);
-    if (code === DEFAULT_CATEGORY) parts.push(`a.pipeline_type <> ALL(${params.add(KNOWN_PIPELINES)}::text[]) AND ${notOverridden}`);
+    // Bound only where used: an unreferenced bind value is a protocol error in Postgres.
+    const notOverridden = () => `bv.biomarker_name <> ALL(${params.add(OVERRIDDEN_NAMES)}::text[])`;
+    if (pipelines.length) parts.push(`a.pipeline_type = ANY(${params.add(pipelines)}::text[]) AND ${notOverridden()}`);
+    if (code === DEFAULT_CATEGORY) parts.push(`a.pipeline_type <> ALL(${params.add(KNOWN_PIPELINES)}::text[]) AND ${notOverridden()}`);
   }
   if (token.system === undefined || token.system === pipelineSystem) {
     if (token.code === null) return 'TRUE';
