@@ -1,3 +1,4 @@
+import { migrations } from '../migrations';
 import crypto from 'node:crypto';
 import { openDatabase, type Database } from '../src/db/datasource';
 import { migrate } from '../src/db/migrate';
@@ -53,7 +54,7 @@ serverOnly(`a non-superuser schema owner (${testBackend()})`, () => {
     );
     expect({ rolsuper, rolbypassrls }).toEqual({ rolsuper: false, rolbypassrls: false });
 
-    expect(await migrate(db.dataSource)).toHaveLength(5);
+    expect(await migrate(db.dataSource)).toHaveLength(migrations.length);
     expect(await seedReferenceData(db.dataSource)).toEqual({ roles: 4, models: 6 });
     const demo = await generateDemoData(db.dataSource, { patients: 6, assessmentsPerPatient: 3, seed: 11, organizations: 2 });
     expect(demo.assessments).toBe(18);
