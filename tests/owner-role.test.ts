@@ -1,4 +1,8 @@
+import request from 'supertest';
+import type { Patient } from 'fhir/r4';
 import { migrations } from '../migrations';
+import { ensureDemoClient } from '../src/demo/client';
+import { testApp, tokenRequest } from './support/auth';
 import crypto from 'node:crypto';
 import { openDatabase, type Database } from '../src/db/datasource';
 import { migrate } from '../src/db/migrate';
@@ -78,5 +82,18 @@ serverOnly(`a non-superuser schema owner (${testBackend()})`, () => {
     );
     expect(rows.length).toBeGreaterThan(0);
     expect(new Set(rows.map((r) => r.organization_id))).toEqual(new Set([orgA]));
+  });
+
+  it('serves the SMART flow as that owner: the demo client gets a token and reads only its organization', async () => {
+    const client = await ensureDemoClient(db.dataSource);
+    expect(client).not.toBeNull();
+    const app = testApp(db);
+    const res = await tokenRequest(app, { grant_type: 'client_credentials', scope: client!.scope }, [client!.clientId, client!.secret]);
+    expect(res.status).toBe(200);
+    const patient = await request(app).get(`/fhir/Patient/${client!.patientId}`).auth(res.body.access_token, { type: 'bearer' }).expect(200);
+    expect(patient.body.id).toBe(client!.patientId);
+    const found = await request(app).get('/fhir/Patient?_count=100').auth(res.body.access_token, { type: 'bearer' }).expect(200);
+    const orgs = new Set(found.body.entry.map((e: { resource: Patient }) => e.resource.managingOrganization?.reference));
+    expect(orgs).toEqual(new Set([patient.body.managingOrganization.reference]));
   });
 });

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { OAuthClient, type ClientAuthMethod } from '../../entities/oauth-client';
+import { withMaintenanceContext } from '../db/context';
 import { RESOURCE_TYPES } from './resource-types';
 import { formatScope, parseScopes } from './scopes';
 import { generateSecret, hashSecret } from './secrets';
@@ -48,7 +49,10 @@ export async function registerClient(ds: DataSource, input: NewClient): Promise<
   const organizationId = input.organizationId ?? null;
   if (organizationId !== null) {
     if (!UUID.test(organizationId)) throw new ClientRegistrationError(`organization: "${organizationId}" is not a UUID`);
-    const [org] = await ds.query(`SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL`, [organizationId]);
+    // As the platform: FORCE ROW LEVEL SECURITY hides organizations from a bare (non-superuser) owner.
+    const [org] = await withMaintenanceContext(ds, (tx) =>
+      tx.query(`SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL`, [organizationId]),
+    );
     if (!org) throw new ClientRegistrationError(`organization ${organizationId} does not exist`);
   }
 

@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { decodeJwt } from 'jose';
+import { withMaintenanceContext } from '../db/context';
 import { accessFromToken, InvalidToken } from './bearer';
 import { authenticateClient } from './client-auth';
 import { findClient } from './clients';
@@ -61,9 +62,9 @@ async function issueToken(auth: AuthServices, req: Request, res: Response): Prom
   }
   if (!body.scope || body.scope.trim() === '') throw new OAuthError('invalid_scope', 'scope is required, e.g. "system/Patient.rs"');
   if (client.organizationId) {
-    const [org] = await auth.ds.query(`SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL AND is_active IS NOT FALSE`, [
-      client.organizationId,
-    ]);
+    const [org] = await withMaintenanceContext(auth.ds, (tx) =>
+      tx.query(`SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL AND is_active IS NOT FALSE`, [client.organizationId]),
+    );
     if (!org) throw new OAuthError('invalid_grant', "the client's organization is no longer active");
   }
   const requested = parseScopes(body.scope, RESOURCE_TYPES).resource;
