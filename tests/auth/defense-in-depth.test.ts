@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { dbIdentity, type AccessContext, type RowAccess } from '../../src/auth/access';
 import { RESOURCE_TYPES } from '../../src/auth/resource-types';
 import { parseScopes } from '../../src/auth/scopes';
@@ -8,7 +8,7 @@ import { readRow, searchRows } from '../../src/search/query';
 import { observationDefinition } from '../../src/search/resources/observation';
 import { patientDefinition } from '../../src/search/resources/patient';
 import { openTestDatabase, testBackend, type TestDatabase } from '../support/database';
-import { insertAssessment, insertBiomarker, insertOrganization, insertUser } from '../support/fixtures';
+import { insertAssessment, insertBiomarker, insertOrganization, userWithRole } from '../support/fixtures';
 
 /**
  * Defense in depth: with the application's access predicate deliberately switched off (a RowAccess
@@ -206,9 +206,3 @@ describe(`RLS confines callers when the application filter is bypassed (${testBa
 });
 
 /** A user of the organization holding one role there (roles are not seeded by the migrations). */
-async function userWithRole(ds: DataSource, organizationId: string, firstName: string, role: 'patient' | 'clinician'): Promise<string> {
-  const id = await insertUser(ds, organizationId, firstName);
-  await ds.query(`INSERT INTO roles (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [role]);
-  await ds.query(`INSERT INTO user_roles (user_id, role_id, organization_id) SELECT $1, id, $3 FROM roles WHERE name = $2`, [id, role, organizationId]);
-  return id;
-}

@@ -1,10 +1,9 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
 import type { ScopeContext } from '../../src/auth/scopes';
 import { backendToken, ExternalIdp, keyClient, testApp, tokenRequest, assertion, type ClientKey } from '../support/auth';
 import { openTestDatabase, testBackend, type TestDatabase } from '../support/database';
-import { insertAssessment, insertBiomarker, insertOrganization, insertUser } from '../support/fixtures';
+import { insertAssessment, insertBiomarker, insertOrganization, userWithRole } from '../support/fixtures';
 
 /**
  * Scope x context x interaction over HTTP with real tokens: backend client tokens from the gateway's own
@@ -289,9 +288,3 @@ describe(`SMART scopes over HTTP: context x version x interaction (${testBackend
 });
 
 /** A user of the organization holding one role there (roles are not seeded by the migrations). */
-async function userWithRole(ds: DataSource, organizationId: string, firstName: string, role: 'patient' | 'clinician'): Promise<string> {
-  const id = await insertUser(ds, organizationId, firstName);
-  await ds.query(`INSERT INTO roles (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [role]);
-  await ds.query(`INSERT INTO user_roles (user_id, role_id, organization_id) SELECT $1, id, $3 FROM roles WHERE name = $2`, [id, role, organizationId]);
-  return id;
-}

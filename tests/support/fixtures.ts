@@ -37,3 +37,11 @@ export async function insertBiomarker(ds: DataSource, assessmentId: string, name
   );
   return row.id;
 }
+
+/** A user holding `role` in their organization (the role row is created when the database has none yet). */
+export async function userWithRole(ds: DataSource, organizationId: string, firstName: string, role: 'patient' | 'clinician'): Promise<string> {
+  const id = await insertUser(ds, organizationId, firstName);
+  await ds.query(`INSERT INTO roles (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [role]);
+  await ds.query(`INSERT INTO user_roles (user_id, role_id, organization_id) SELECT $1, id, $3 FROM roles WHERE name = $2`, [id, role, organizationId]);
+  return id;
+}
