@@ -39,7 +39,7 @@ export async function withDbContext<T>(
   dataSource: DataSource,
   identity: DbIdentity,
   work: (tx: EntityManager) => Promise<T>,
-  isolation: IsolationLevel = 'READ COMMITTED',
+  isolation?: IsolationLevel,
 ): Promise<T> {
   const params = [
     APP_ROLE,
@@ -50,7 +50,9 @@ export async function withDbContext<T>(
     identity.allOrganizations === true ? 'on' : '',
   ];
   if (identity.role && !DB_ROLES.includes(identity.role)) throw new TypeError(`role must be one of ${DB_ROLES.join(', ')}`);
-  return dataSource.transaction(isolation, async (tx) => {
+  // Without a level, the server's default (READ COMMITTED) applies and TypeORM spends no round trip on
+  // SET TRANSACTION: this runs once per request.
+  const run = async (tx: EntityManager): Promise<T> => {
     // One round trip: set_config('role', ..., true) is SET LOCAL ROLE with a bindable value.
     await tx.query(
       `SELECT set_config('role', $1, true), set_config('app.current_user_id', $2, true),
@@ -58,7 +60,8 @@ export async function withDbContext<T>(
       params,
     );
     return work(tx);
-  });
+  };
+  return isolation === undefined ? dataSource.transaction(run) : dataSource.transaction(isolation, run);
 }
 
 /**
