@@ -35,3 +35,20 @@ export function requestLogger(logger: Logger): HttpLogger {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
   });
 }
+
+/**
+ * What a failed request logs: never the statement's parameters, and quoted values in messages (Postgres
+ * quotes the offending input: 'invalid input syntax for type date: "..."') are blanked.
+ */
+export function loggable(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const db = ((err as { driverError?: unknown }).driverError ?? err) as { code?: unknown; constraint?: unknown; routine?: unknown };
+  return {
+    type: err.name,
+    message: err.message.replace(/"[^"]*"/g, '"…"'),
+    code: db.code,
+    constraint: db.constraint,
+    routine: db.routine,
+    stack: err.stack?.split('\n').slice(1).join('\n'),
+  };
+}

@@ -1,5 +1,5 @@
 import type { DbIdentity, DbRole } from '../db/context';
-import { forbidden } from '../fhir/outcomes';
+import { AccessDenied } from './errors';
 import { INTERACTION_NAMES, type Interaction, type ResourceScope, type ScopeContext, type ScopeFilter } from './scopes';
 
 /**
@@ -54,12 +54,12 @@ export interface RowAccess {
 const IDENTIFIABLE_TYPES = new Set(['Patient', 'Practitioner']);
 
 /**
- * The row access for `interaction` on `resourceType`, or a 403 OperationOutcome naming the scope that
- * would have allowed it. A scope that cannot apply (patient/ without a patient context) allows nothing.
+ * The row access for `interaction` on `resourceType`, or AccessDenied naming the scope that would have
+ * allowed it. A scope that cannot apply (patient/ without a patient context) allows nothing.
  */
 export function rowAccess(access: AccessContext, resourceType: string, interaction: Interaction): RowAccess {
   if (!access.identifiable && IDENTIFIABLE_TYPES.has(resourceType)) {
-    throw forbidden(`The ${access.role} role has no access to identifiable data such as ${resourceType}`);
+    throw new AccessDenied(`The ${access.role} role has no access to identifiable data such as ${resourceType}`, null);
   }
   const alternatives: AccessAlternative[] = [];
   for (const scope of access.scopes) {
@@ -73,8 +73,10 @@ export function rowAccess(access: AccessContext, resourceType: string, interacti
     }
   }
   if (alternatives.length === 0) {
-    throw forbidden(
-      `The token does not permit ${INTERACTION_NAMES[interaction]} of ${resourceType}: it needs scope ${neededScopes(access, resourceType, interaction)}`,
+    const needed = neededScopes(access, resourceType, interaction);
+    throw new AccessDenied(
+      `The token does not permit ${INTERACTION_NAMES[interaction]} of ${resourceType}: it needs scope ${needed.map((s) => `${s.v2} (v1: ${s.v1})`).join(' or ')}`,
+      needed.map((s) => s.v2).join(' '),
     );
   }
   return {
@@ -86,10 +88,10 @@ export function rowAccess(access: AccessContext, resourceType: string, interacti
   };
 }
 
-function neededScopes(access: AccessContext, resourceType: string, interaction: Interaction): string {
+function neededScopes(access: AccessContext, resourceType: string, interaction: Interaction): { v2: string; v1: string }[] {
   const contexts: ScopeContext[] = access.kind === 'client' ? ['system'] : access.patientId || access.compartment ? ['patient', 'user'] : ['user'];
   const v1 = interaction === 'r' || interaction === 's' ? 'read' : 'write';
-  return contexts.map((c) => `${c}/${resourceType}.${interaction} (v1: ${c}/${resourceType}.${v1})`).join(' or ');
+  return contexts.map((c) => ({ v2: `${c}/${resourceType}.${interaction}`, v1: `${c}/${resourceType}.${v1}` }));
 }
 
 /**

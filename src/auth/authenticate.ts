@@ -1,9 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
-import { unauthorized } from '../fhir/outcomes';
 import type { AccessContext } from './access';
 import { accessFromToken, InvalidToken, type BearerDeps } from './bearer';
+import { Unauthenticated } from './errors';
 
 /**
  * passport with the bearer strategy, one instance per app (no global passport): a request without a
@@ -21,10 +21,15 @@ export function authenticate(deps: BearerDeps): RequestHandler {
     }),
   );
   return (req: Request, res: Response, next: NextFunction) => {
+    // RFC 6750 §2.3: URLs end up in logs, histories and Referer headers.
+    if (new URLSearchParams(req.url.split('?')[1] ?? '').has('access_token')) {
+      next(new Unauthenticated('access tokens are not accepted in the URL; send Authorization: Bearer <token>'));
+      return;
+    }
     passport.authenticate('bearer', { session: false }, (err: unknown, access: AccessContext | false, info: unknown, status: unknown) => {
       if (err) return next(err);
       if (!access) {
-        return next(unauthorized(failureReason(req, info, status)));
+        return next(new Unauthenticated(failureReason(req, info, status)));
       }
       req.user = access;
       next();
@@ -43,7 +48,7 @@ function failureReason(req: Request, info: unknown, status: unknown): string | n
   }
   const header = typeof req.headers.authorization === 'string' ? req.headers.authorization.trim() : '';
   if (status === 400) {
-    const elsewhere = 'access_token' in (req.query as object) || (typeof req.body === 'object' && req.body !== null && 'access_token' in req.body);
+    const elsewhere = typeof req.body === 'object' && req.body !== null && 'access_token' in req.body;
     if (elsewhere && /^Bearer\s+\S+$/i.test(header)) return 'the access token was sent more than once';
     if (/^Bearer(\s|$)/i.test(header)) return 'the Authorization header is malformed (expected: Bearer <token>)';
   }

@@ -1,23 +1,27 @@
-import crypto from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { DataSource } from 'typeorm';
 import type { OAuthClient } from '../../entities/oauth-client';
-import { findClient } from './clients';
+import { CLIENT_ID, findClient } from './clients';
 import { OAuthError } from './oauth-error';
 import type { RemoteJwksCache } from './remote-jwks';
-import { hashSecret, verifySecret } from './secrets';
+import { verifySecret } from './secrets';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** SMART Backend Services: servers SHALL support RS384 and ES384; we accept exactly those. */
 export const ASSERTION_ALGS = ['RS384', 'ES384'];
 /** SMART: the assertion's exp is at most five minutes ahead. */
 const MAX_ASSERTION_LIFETIME_S = 300;
-/** Clock skew tolerated between the client and us. */
+/** Clock skew tolerated between the client and us when checking expiry. */
 const CLOCK_TOLERANCE_S = 30;
+/** ...and when checking that exp is at most 5 minutes ahead: a client clock a few seconds fast still passes. */
+const MAX_LIFETIME_SKEW_S = 10;
+const JTI = /^[\x21-\x7e]{1,255}$/;
 
 export interface ClientAuthDeps {
   ds: DataSource;
   remoteJwks: RemoteJwksCache;
+  /** A secret hash to verify against when there is no such client, so a wrong id costs what a wrong secret does. */
+  decoyHash: () => Promise<string>;
 }
 
 export interface ClientCredentials {
@@ -63,17 +67,11 @@ async function authenticateSecret(deps: ClientAuthDeps, encoded: string): Promis
   } catch {
     throw fail;
   }
-  const client = await findClient(deps.ds, clientId);
+  const client = CLIENT_ID.test(clientId) ? await findClient(deps.ds, clientId) : null;
   const usable = client !== null && client.authMethod === 'client_secret_basic' && client.secretHash !== null;
-  const matches = await verifySecret(secret, usable ? client.secretHash! : await decoyHash());
+  const matches = await verifySecret(secret, usable ? client.secretHash! : await deps.decoyHash());
   if (!usable || !matches) throw fail;
   return client;
-}
-
-let decoy: Promise<string> | null = null;
-/** A hash to verify against when there is no client, so a wrong id takes as long as a wrong secret. */
-function decoyHash(): Promise<string> {
-  return (decoy ??= hashSecret(crypto.randomUUID()));
 }
 
 async function authenticateAssertion(deps: ClientAuthDeps, assertion: string, audience: string): Promise<OAuthClient> {
@@ -92,8 +90,11 @@ async function authenticateAssertion(deps: ClientAuthDeps, assertion: string, au
   if (typeof claims.iss !== 'string' || claims.iss !== claims.sub) {
     throw new OAuthError('invalid_client', 'client_assertion iss and sub must both be the client id');
   }
+  // An unknown client reads like an unknown key: the answer does not tell which client ids exist.
+  const noKey = new OAuthError('invalid_client', 'client_assertion rejected: no registered key has its kid');
+  if (!CLIENT_ID.test(claims.iss)) throw new OAuthError('invalid_client', 'client_assertion iss is not a valid client id');
   const client = await findClient(deps.ds, claims.iss);
-  if (!client || client.authMethod !== 'private_key_jwt') throw new OAuthError('invalid_client', 'client_assertion names an unknown client');
+  if (!client || client.authMethod !== 'private_key_jwt') throw noKey;
 
   let keys: JWTVerifyGetKey;
   if (header.jku !== undefined) {
@@ -117,11 +118,15 @@ async function authenticateAssertion(deps: ClientAuthDeps, assertion: string, au
       requiredClaims: ['exp', 'jti'],
     });
     exp = payload.exp!;
-    jti = String(payload.jti);
+    if (typeof payload.jti !== 'string' || !JTI.test(payload.jti)) {
+      throw new OAuthError('invalid_client', 'client_assertion jti must be a string of 1 to 255 printable characters');
+    }
+    jti = payload.jti;
   } catch (err) {
+    if (err instanceof OAuthError) throw err;
     throw new OAuthError('invalid_client', `client_assertion rejected: ${assertionProblem(err, audience)}`);
   }
-  if (exp - Math.floor(Date.now() / 1000) > MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) {
+  if (exp - Math.floor(Date.now() / 1000) > MAX_ASSERTION_LIFETIME_S + MAX_LIFETIME_SKEW_S) {
     throw new OAuthError('invalid_client', 'client_assertion exp must be at most 5 minutes ahead');
   }
   await rememberJti(deps.ds, client.clientId, jti, exp);
@@ -133,7 +138,6 @@ async function authenticateAssertion(deps: ClientAuthDeps, assertion: string, au
  * gateways receiving the same assertion at once accept it exactly once.
  */
 async function rememberJti(ds: DataSource, clientId: string, jti: string, exp: number): Promise<void> {
-  if (jti.length > 255) throw new OAuthError('invalid_client', 'client_assertion jti is longer than 255 characters');
   // Expired ids can go: an assertion that old fails its exp check before it gets here.
   await ds.query(`DELETE FROM client_assertion_jtis WHERE client_id = $1 AND expires_at < now() - interval '1 minute'`, [clientId]);
   const rows: unknown[] = await ds.query(

@@ -24,7 +24,8 @@ export interface NewClient {
   description?: string | null;
 }
 
-const CLIENT_ID = /^[A-Za-z0-9._~-]{3,255}$/;
+/** What a client id may be; anything else is refused before it reaches a query. */
+export const CLIENT_ID = /^[A-Za-z0-9._~-]{3,255}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_TYPES = new Set(['RSA', 'EC']);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];

@@ -2,9 +2,14 @@ import { RESOURCE_TYPES } from './resource-types';
 import { ASSERTION_ALGS } from './client-auth';
 import type { TokenEndpoints } from './tokens';
 
-/** SMART App Launch 2.2 §"SMART configuration": what this server's authorization supports, absolute URLs. */
-export function smartConfiguration(endpoints: TokenEndpoints): Record<string, unknown> {
-  const types = [...RESOURCE_TYPES];
+/**
+ * SMART App Launch 2.2 §"SMART configuration": what this server's authorization supports, absolute URLs.
+ * No authorization_endpoint: users sign in at the external identity provider, and this server issues
+ * tokens to backend services only (client_credentials), so advertising one would be a promise it cannot
+ * keep. scopes_supported names only the types that have endpoints.
+ */
+export function smartConfiguration(endpoints: TokenEndpoints, servedTypes: readonly string[]): Record<string, unknown> {
+  const types = servedTypes.filter((t) => RESOURCE_TYPES.has(t));
   return {
     issuer: endpoints.issuer,
     jwks_uri: endpoints.jwksUrl,
@@ -16,7 +21,6 @@ export function smartConfiguration(endpoints: TokenEndpoints): Record<string, un
     scopes_supported: [
       ...['system', 'user', 'patient'].flatMap((context) => [`${context}/*.rs`, `${context}/*.cruds`, ...types.map((t) => `${context}/${t}.rs`)]),
     ],
-    response_types_supported: ['token'],
     capabilities: [
       'client-confidential-asymmetric',
       'client-confidential-symmetric',

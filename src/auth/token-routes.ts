@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { decodeJwt } from 'jose';
 import { withMaintenanceContext } from '../db/context';
+import { loggable } from '../logging';
 import { accessFromToken, InvalidToken } from './bearer';
 import { authenticateClient } from './client-auth';
 import { findClient } from './clients';
@@ -84,18 +85,20 @@ async function issueToken(auth: AuthServices, req: Request, res: Response): Prom
 }
 
 /**
- * RFC 7662. The caller authenticates as a registered client or with any valid access token of ours;
- * the answer about the token itself is 200 either way, {active: false} when it is not usable.
+ * RFC 7662. The caller authenticates as a registered client (Basic, an assertion, or one of its access
+ * tokens); the answer is 200 either way, {active: false} when the token is not usable or belongs to
+ * another organization than the caller's.
  */
 async function introspect(auth: AuthServices, req: Request, res: Response): Promise<void> {
   const body = req.body as Record<string, string | undefined>;
   const bearer = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  let callerOrganization: string | null;
   if (bearer) {
     try {
       const caller = await accessFromToken(auth, bearer);
-      if (caller.kind !== 'client' || !(await findClient(auth.ds, caller.clientId!))) {
-        throw new InvalidToken('introspection is for registered clients');
-      }
+      const registered = caller.kind === 'client' ? await findClient(auth.ds, caller.clientId!) : null;
+      if (!registered) throw new InvalidToken('introspection is for registered clients');
+      callerOrganization = registered.organizationId;
     } catch (err) {
       if (!(err instanceof InvalidToken)) throw err;
       throw new OAuthError('invalid_client', `the caller's access token is not valid: ${err.message}`, {
@@ -103,12 +106,13 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
       });
     }
   } else {
-    await authenticateClient(auth, {
+    const caller = await authenticateClient(auth, {
       authorization: req.headers.authorization,
       clientAssertionType: body.client_assertion_type,
       clientAssertion: body.client_assertion,
       audience: auth.endpoints.introspectionUrl,
     });
+    callerOrganization = caller.organizationId;
   }
   if (!body.token) throw new OAuthError('invalid_request', 'token is required');
 
@@ -123,8 +127,11 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
     }
     throw err;
   }
-  // A removed client's tokens stop here at once (and everywhere within their five minutes).
-  if (access.kind === 'client' && !(await findClient(auth.ds, access.clientId!))) {
+  // A removed client's tokens stop here at once (and everywhere within their five minutes); and a client
+  // bound to an organization learns nothing about tokens of other tenants.
+  const removed = access.kind === 'client' && !(await findClient(auth.ds, access.clientId!));
+  const foreign = callerOrganization !== null && (access.allOrganizations || access.organizationId !== callerOrganization);
+  if (removed || foreign) {
     res.json({ active: false });
     return;
   }
@@ -164,7 +171,7 @@ function methodNotAllowed(req: Request, res: Response): void {
   res.set({ ...NO_STORE, Allow: 'POST' }).status(405).json({ error: 'invalid_request', error_description: `${req.method} is not allowed here; use POST` });
 }
 
-function oauthErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+function oauthErrors(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof OAuthError) {
     res.set({ ...NO_STORE, ...err.headers }).status(err.status).json({ error: err.error, error_description: err.description });
     return;
@@ -175,5 +182,7 @@ function oauthErrors(err: unknown, _req: Request, res: Response, next: NextFunct
     res.set(NO_STORE).status(400).json({ error: 'invalid_request', error_description: 'the request body could not be read as a form' });
     return;
   }
-  next(err);
+  // A bug: answered the OAuth way (clients of this endpoint parse OAuth JSON), details only in the log.
+  req.log?.error({ err: loggable(err) }, 'token endpoint failed');
+  res.set(NO_STORE).status(500).json({ error: 'server_error', error_description: 'internal error' });
 }

@@ -15,7 +15,7 @@ export function capabilityStatement(
   definitions: readonly ResourceDefinition[],
   endpoints: TokenEndpoints,
   publicBaseUrl: string,
-  softwareVersion: string,
+  release: { version: string; date: string },
 ): CapabilityStatement {
   const resources: CapabilityStatementRestResource[] = definitions.map((def) => {
     const interactions = routes
@@ -38,10 +38,10 @@ export function capabilityStatement(
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
-    date: '2026-11-25',
+    date: release.date,
     publisher: 'MediLens',
     kind: 'instance',
-    software: { name: 'MediLens FHIR Gateway', version: softwareVersion },
+    software: { name: 'MediLens FHIR Gateway', version: release.version, releaseDate: release.date },
     implementation: { description: 'MediLens FHIR Gateway', url: `${publicBaseUrl}/fhir` },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],

@@ -1,5 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { OutcomeError, badRequest, notFound, payloadTooLarge, serverError } from './outcomes';
+import { AccessDenied, Unauthenticated } from '../auth/errors';
+import { InvalidSearch } from '../search/errors';
+import { loggable } from '../logging';
+import { OutcomeError, badRequest, forbidden, notFound, payloadTooLarge, serverError, unauthorized } from './outcomes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -15,7 +18,8 @@ export const unknownRoute: RequestHandler = (req, _res, next) => {
  */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const outcome = toOutcomeError(err);
-  if (outcome.status >= 500) req.log?.error({ err }, 'request failed');
+  // Name, message and stack only: a database error also carries the statement's bound values (PHI).
+  if (outcome.status >= 500) req.log?.error({ err: loggable(err) }, 'request failed');
   res.status(outcome.status);
   for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
   res.type(FHIR_JSON).send(JSON.stringify(outcome.toOperationOutcome()));
@@ -23,12 +27,17 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 
 function toOutcomeError(err: unknown): OutcomeError {
   if (err instanceof OutcomeError) return err;
-  // body-parser marks its errors with a status and an expose flag.
-  const e = err as { status?: number; type?: string; expose?: boolean };
-  if (e && typeof e.status === 'number' && e.expose) {
+  if (err instanceof Unauthenticated) return unauthorized(err.reason);
+  if (err instanceof AccessDenied) return forbidden(err.message, err.scope);
+  if (err instanceof InvalidSearch) return badRequest(err.message, [err.parameter]);
+  // body-parser and the router mark client errors with a 4xx status (a malformed %-escape in the path is one).
+  const e = err as { status?: number; type?: string };
+  if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     if (e.type === 'entity.too.large') return payloadTooLarge('Request body is larger than the configured limit');
     if (e.type === 'entity.parse.failed') return badRequest('Request body is not valid JSON');
+    if (err instanceof URIError) return badRequest('The request URL is not validly percent-encoded');
     return new OutcomeError(e.status, 'invalid', 'The request could not be processed');
   }
+  if (err instanceof URIError) return badRequest('The request URL is not validly percent-encoded');
   return serverError();
 }

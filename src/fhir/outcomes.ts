@@ -44,7 +44,11 @@ export const unsupportedMediaType = (diagnostics: string) => new OutcomeError(41
 export const payloadTooLarge = (diagnostics: string) => new OutcomeError(413, 'too-costly', diagnostics);
 export const serverError = () => new OutcomeError(500, 'exception', 'Internal server error');
 export const serviceUnavailable = (diagnostics: string) => new OutcomeError(503, 'transient', diagnostics);
-export const forbidden = (diagnostics: string) => new OutcomeError(403, 'forbidden', diagnostics);
+/** RFC 6750 §3.1: a token without the needed scope is told which scope would do. */
+export function forbidden(diagnostics: string, scope: string | null = null, realm = 'MediLens FHIR Gateway'): OutcomeError {
+  const headers: Record<string, string> = scope === null ? {} : { 'WWW-Authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"` };
+  return new OutcomeError(403, 'forbidden', diagnostics, undefined, headers);
+}
 /** RFC 6750 §3: a missing token gets a bare challenge; a bad one says invalid_token and why. */
 export function unauthorized(description: string | null, realm = 'MediLens FHIR Gateway'): OutcomeError {
   const challenge = description === null

@@ -7,7 +7,8 @@ import { readHandler } from './handlers/read';
 import { searchHandler } from './handlers/search';
 import type { Route } from './interaction';
 
-const SOFTWARE_VERSION = '0.1.0';
+/** This release: the CapabilityStatement's software.version and date. */
+const RELEASE = { version: '0.1.0', date: '2026-11-25' };
 
 /** The interaction table: every FHIR endpoint the gateway has, and nothing else. Paths are under /fhir. */
 export function fhirRoutes(canonicalBase: string): { routes: Route[]; definitions: ResourceDefinition[] } {
@@ -22,7 +23,7 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
       public: true,
       handler: async (_req, deps) => ({
         status: 200,
-        body: capabilityStatement(routes, definitions, deps.auth.endpoints, deps.config.publicBaseUrl, SOFTWARE_VERSION),
+        body: capabilityStatement(routes, definitions, deps.auth.endpoints, deps.config.publicBaseUrl, RELEASE),
       }),
     },
     {
@@ -30,7 +31,11 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
       path: '/.well-known/smart-configuration',
       interaction: 'smart-configuration',
       public: true,
-      handler: async (_req, deps) => ({ status: 200, body: smartConfiguration(deps.auth.endpoints), contentType: 'application/json' }),
+      handler: async (_req, deps) => ({
+        status: 200,
+        body: smartConfiguration(deps.auth.endpoints, definitions.map((d) => d.type)),
+        contentType: 'application/json',
+      }),
     },
     { method: 'GET', path: '/Patient', resourceType: 'Patient', interaction: 'search-type', handler: searchHandler(patient) },
     { method: 'GET', path: '/Patient/:id', resourceType: 'Patient', interaction: 'read', handler: readHandler(patient) },

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { badRequest } from '../fhir/outcomes';
+import { InvalidSearch } from './errors';
 
 /**
  * Opaque keyset cursors: the position after the last row of a page, signed so a client can neither
@@ -13,7 +13,7 @@ export function encodeCursor(secret: Buffer, search: string, position: unknown[]
 
 export function decodeCursor(secret: Buffer, search: string, cursor: string): unknown[] {
   const [body, signature] = cursor.split('.');
-  const invalid = badRequest('_cursor is not a cursor of this search; follow the next link of the previous page', ['_cursor']);
+  const invalid = new InvalidSearch('_cursor is not a cursor of this search; follow the next link of the previous page', '_cursor');
   if (!body || !signature) throw invalid;
   const expected = Buffer.from(mac(secret, search, body));
   const actual = Buffer.from(signature);

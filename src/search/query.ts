@@ -3,7 +3,7 @@ import type { RowAccess } from '../auth/access';
 import { accessPredicate } from './access';
 import type { ResourceDefinition } from './definition';
 import { and, or, SqlParams, UUID } from './sql';
-import { parseToken, splitOr } from './token';
+import { parseToken } from './token';
 
 export type ReadResult<Row> = { row: Row; deleted: boolean } | null;
 
@@ -57,6 +57,3 @@ export async function searchRows<Row>(
   );
   return { rows: rows.slice(0, criteria.count), more: rows.length > criteria.count };
 }
-
-/** Values of one search parameter, split on unescaped commas. */
-export const orValues = (value: string): string[] => splitOr(value);

@@ -243,6 +243,7 @@ describe(`external identity provider user tokens (${testBackend()})`, () => {
       const res = await get(app, `/fhir/Patient/${pA1.id}`, token).expect(403);
       expect(res.body.issue[0].code).toBe('forbidden');
       expect(diagnostics(res.body)).toContain('user/Patient.r');
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="MediLens FHIR Gateway", error="insufficient_scope", scope="user/Patient.r"');
       expect((await get(app, `/fhir/Observation/${pA1.observationId}`, token).expect(200)).body.id).toBe(pA1.observationId);
     });
 
@@ -340,10 +341,10 @@ describe(`external identity provider user tokens (${testBackend()})`, () => {
       }
     });
 
-    it('a token sent twice (header and access_token query parameter)', async () => {
+    it('a token in the URL, alone or next to a header (RFC 6750 §2.3: not accepted)', async () => {
       const token = await tokenFor(pA1, 'patient/*.read');
-      const res = await request(app).get(`${patientPath()}?access_token=${token}`).set(bearer(token));
-      await expectInvalidToken(res, /more than once/);
+      await expectInvalidToken(await request(app).get(`${patientPath()}?access_token=${token}`).set(bearer(token)), /not accepted in the URL/);
+      await expectInvalidToken(await request(app).get(`${patientPath()}?access_token=${token}`), /not accepted in the URL/);
     });
 
     it('a scheme other than Bearer', async () => {

@@ -139,8 +139,25 @@ describe(`token endpoint (${testBackend()})`, () => {
       expectOAuthError(await withAssertion({ aud: AUDIENCE }), 401, 'invalid_client', `aud must be ${TOKEN_URL}`);
     });
 
-    it('refuses an assertion from an unknown client', async () => {
-      expectOAuthError(await withAssertion({}, key, 'no-such-client'), 401, 'invalid_client', 'client_assertion names an unknown client');
+    it('refuses an assertion from an unknown client without saying the client id is unknown', async () => {
+      const unknown = await withAssertion({}, key, 'no-such-client');
+      const wrongKid = await withAssertion({ kid: 'unregistered-kid' });
+      expectOAuthError(unknown, 401, 'invalid_client', 'no registered key has its kid');
+      expect(unknown.body).toEqual(wrongKid.body);
+    });
+
+    it('allows a few seconds of clock skew on the 5-minute limit, not half a minute', async () => {
+      expect((await withAssertion({ expiresIn: 305 })).status).toBe(200);
+      expectOAuthError(await withAssertion({ expiresIn: 329 }), 401, 'invalid_client', 'at most 5 minutes ahead');
+    });
+
+    it('answers ids and jtis with control characters as invalid_client, never a 500', async () => {
+      expectOAuthError(await withAssertion({}, key, 'a\u0000b'), 401, 'invalid_client', 'iss is not a valid client id');
+      expectOAuthError(await withAssertion({ jti: 'a\u0000b' }), 401, 'invalid_client', 'jti must be a string');
+      const basic = await tokenRequest(app, { grant_type: 'client_credentials', scope: 'system/Patient.rs' }, ['a\u0000b', 'x']);
+      expectOAuthError(basic, 401, 'invalid_client', 'client id or secret is wrong');
+      const introspection = await request(app).post('/auth/introspect').type('form').auth('x\u0000', 'y').send({ token: 'abc' });
+      expectOAuthError(introspection, 401, 'invalid_client', 'client id or secret is wrong');
     });
 
     it('refuses an assertion whose kid is not registered', async () => {
@@ -341,7 +358,7 @@ describe(`token endpoint (${testBackend()})`, () => {
     it('refuses an assertion from a secret client', async () => {
       const someKey = await clientKey('ES384');
       const res = await tokenRequest(app, assertionForm(await assertion(clientId, someKey)));
-      expectOAuthError(res, 401, 'invalid_client', 'client_assertion names an unknown client');
+      expectOAuthError(res, 401, 'invalid_client', 'no registered key has its kid');
     });
 
     it('refuses Basic credentials for a key client', async () => {
@@ -429,6 +446,17 @@ describe(`token endpoint (${testBackend()})`, () => {
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { active: false } });
     });
 
+    it('tells a client bound to one organization nothing about tokens of another', async () => {
+      const otherOrg = await insertOrganization(db.dataSource, 'Elsewhere');
+      const boundId = newClientId('bound-introspector');
+      const { secret } = await registerClient(db.dataSource, { clientId: boundId, secret: true, scope: 'system/Patient.rs', organizationId: otherOrg });
+      const res = await introspect(app, subjectToken, { basic: [boundId, secret!] });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { active: false } });
+      const sameOrgId = newClientId('same-org-introspector');
+      const same = await registerClient(db.dataSource, { clientId: sameOrgId, secret: true, scope: 'system/Patient.rs', organizationId });
+      expect((await introspect(app, subjectToken, { basic: [sameOrgId, same.secret!] })).body.active).toBe(true);
+    });
+
     it('refuses a caller without authentication', async () => {
       expectOAuthError(await introspect(app, subjectToken, null), 401, 'invalid_client', 'client authentication is required');
     });
@@ -475,7 +503,10 @@ describe(`token endpoint (${testBackend()})`, () => {
           'permission-user',
         ]),
       );
-      expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['system/Patient.rs']));
+      expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['system/Patient.rs', 'user/Observation.rs', 'patient/*.rs']));
+      // Only types with endpoints, and no implicit-grant response type the server does not have.
+      expect(res.body.scopes_supported.filter((s: string) => /DiagnosticReport|AuditEvent/.test(s))).toEqual([]);
+      expect(res.body).not.toHaveProperty('response_types_supported');
     });
 
     it('serves a SMART CapabilityStatement at /fhir/metadata without a token', async () => {

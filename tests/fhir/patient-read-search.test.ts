@@ -63,6 +63,11 @@ describe(`Patient read and search (${testBackend()})`, () => {
       await get(`/fhir/Observation/${observation}`).expect(410);
     });
 
+    it('answers a malformed percent-escape in the path with 400, with or without a token', async () => {
+      expect((await get('/fhir/Patient/%E0%A4%A').expect(400)).body.issue[0].diagnostics).toMatch(/percent-encoded/);
+      await request(app).get('/fhir/Patient/%E0%A4%A').expect(400);
+    });
+
     it('speaks JSON only: _format=xml and an XML-only Accept get 406', async () => {
       expect((await get(`/fhir/Patient/${patients[0]}?_format=xml`).expect(406)).body.issue[0].diagnostics).toMatch(/XML is not supported/);
       await get(`/fhir/Patient/${patients[0]}`).set('Accept', 'application/fhir+xml').expect(406);

@@ -2,7 +2,8 @@ import { dbIdentity, rowAccess } from '../../auth/access';
 import { withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
 import type { ResourceDefinition } from '../../search/definition';
-import { orValues, searchRows } from '../../search/query';
+import { searchRows } from '../../search/query';
+import { splitOr } from '../../search/token';
 import { UUID } from '../../search/sql';
 import { searchset } from '../bundle';
 import type { FhirRequest, Handler } from '../interaction';
@@ -36,7 +37,7 @@ export function searchHandler(def: ResourceDefinition): Handler {
       }
       for (const value of values) {
         if (value === '') throw badRequest(`Search parameter ${name} has an empty value`, [name]);
-        filters.push({ name, values: orValues(value) });
+        filters.push({ name, values: splitOr(value) });
         used.push([name, value]);
       }
     }
