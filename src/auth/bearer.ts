@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { ExternalAuthConfig } from '../config';
+import { UUID } from '../db/context';
 import type { AccessContext } from './access';
 import type { Keyring } from './keys';
 import type { RemoteJwksCache } from './remote-jwks';
@@ -26,7 +27,6 @@ export interface BearerDeps {
 
 /** Asymmetric algorithms only: an HMAC or "none" token from outside proves nothing. */
 const EXTERNAL_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Verifies a bearer token (the gateway's own, or the external identity provider's, told apart by iss)

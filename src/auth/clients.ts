@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { OAuthClient, type ClientAuthMethod } from '../../entities/oauth-client';
-import { withMaintenanceContext } from '../db/context';
+import { UUID, withMaintenanceContext } from '../db/context';
 import { RESOURCE_TYPES } from './resource-types';
 import { formatScope, parseScopes } from './scopes';
 import { generateSecret, hashSecret } from './secrets';
@@ -26,7 +26,6 @@ export interface NewClient {
 
 /** What a client id may be; anything else is refused before it reaches a query. */
 export const CLIENT_ID = /^[A-Za-z0-9._~-]{3,255}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_TYPES = new Set(['RSA', 'EC']);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 

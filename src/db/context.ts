@@ -21,7 +21,8 @@ export interface DbIdentity {
   allOrganizations?: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The shape of every MediLens id; checked before a value reaches a uuid column (a cast error would be a 500). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function uuidOrEmpty(name: string, value: string | null | undefined): string {
   if (value === null || value === undefined) return '';

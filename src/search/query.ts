@@ -2,7 +2,8 @@ import type { EntityManager } from 'typeorm';
 import type { RowAccess } from '../auth/access';
 import { accessPredicate } from './access';
 import type { ResourceDefinition } from './definition';
-import { and, or, SqlParams, UUID } from './sql';
+import { UUID } from '../db/context';
+import { and, or, SqlParams } from './sql';
 import { parseToken } from './token';
 
 export type ReadResult<Row> = { row: Row; deleted: boolean } | null;

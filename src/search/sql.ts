@@ -11,8 +11,6 @@ export class SqlParams {
   }
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** AND of the parts; TRUE when there are none. */
 export const and = (parts: string[]): string => (parts.length === 0 ? 'TRUE' : parts.map((p) => `(${p})`).join(' AND '));
 /** OR of the parts; FALSE when there are none. */

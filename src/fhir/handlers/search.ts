@@ -1,10 +1,10 @@
 import { dbIdentity, rowAccess } from '../../auth/access';
-import { withDbContext } from '../../db/context';
+import { UUID, withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
 import type { ResourceDefinition } from '../../search/definition';
 import { searchRows } from '../../search/query';
 import { splitOr } from '../../search/token';
-import { UUID } from '../../search/sql';
+
 import { searchset } from '../bundle';
 import type { FhirRequest, Handler } from '../interaction';
 import { badRequest } from '../outcomes';

@@ -1,7 +1,7 @@
 import { medilensSystems } from '../../../mappings/codes';
 import { toPatient, type PatientRow } from '../../../mappings/patient';
 import type { ResourceDefinition } from '../definition';
-import { UUID } from '../sql';
+import { UUID } from '../../db/context';
 
 /**
  * Patient <- users (+ user_profiles). A user is a Patient when they hold the patient role, or no role
