@@ -102,6 +102,14 @@ export class Assessment {
   @Column({ name: 'created_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   createdAt: Date;
 
+  /** Version of the FHIR resource this row is (kept by the record_version trigger). */
+  @Column({ name: 'version_id', type: 'int', default: 1 })
+  versionId: number;
+
+  /** When the current version was recorded; NULL until the first change (lastUpdated is then created_at). */
+  @Column({ name: 'version_at', type: 'timestamptz', nullable: true })
+  versionAt: Date | null;
+
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
   completedAt: Date | null;
 

@@ -61,6 +61,14 @@ export class BiomarkerValue {
   @Column({ name: 'created_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   createdAt: Date;
 
+  /** Version of the FHIR resource this row is (kept by the record_version trigger). */
+  @Column({ name: 'version_id', type: 'int', default: 1 })
+  versionId: number;
+
+  /** When the current version was recorded; NULL until the first change (lastUpdated is then created_at). */
+  @Column({ name: 'version_at', type: 'timestamptz', nullable: true })
+  versionAt: Date | null;
+
   @ManyToOne(() => Assessment, (assessment) => assessment.biomarkerValues, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'assessment_id', foreignKeyConstraintName: 'biomarker_values_assessment_id_fkey' })
   assessment?: Assessment;

@@ -12,6 +12,8 @@ import { DailyMetric } from './daily-metric';
 import { DermatologyResult } from './dermatology-result';
 import { ModelRegistryEntry } from './model-registry';
 import { OAuthClient } from './oauth-client';
+import { PatientIdentifier } from './patient-identifier';
+import { ResourceHistory } from './resource-history';
 import { Organization } from './organization';
 import { PipelineStage } from './pipeline-stage';
 import { RadiologyResult } from './radiology-result';
@@ -41,8 +43,10 @@ export {
   ModelRegistryEntry,
   OAuthClient,
   Organization,
+  PatientIdentifier,
   PipelineStage,
   RadiologyResult,
+  ResourceHistory,
   RetinalResult,
   Role,
   SigningKey,
@@ -82,4 +86,6 @@ export const entities = [
   OAuthClient,
   SigningKey,
   ClientAssertionJti,
+  PatientIdentifier,
+  ResourceHistory,
 ];

@@ -35,6 +35,14 @@ export class Organization {
   @Column({ name: 'created_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   createdAt: Date;
 
+  /** Version of the FHIR resource this row is (kept by the record_version trigger). */
+  @Column({ name: 'version_id', type: 'int', default: 1 })
+  versionId: number;
+
+  /** When the current version was recorded; NULL until the first change (lastUpdated is then created_at). */
+  @Column({ name: 'version_at', type: 'timestamptz', nullable: true })
+  versionAt: Date | null;
+
   // Kept current by the touch_updated_at trigger, whoever writes the row.
   @Column({ name: 'updated_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   updatedAt: Date;

@@ -14,6 +14,9 @@ import { UserTrend } from './user-trend';
 @Unique('users_username_key', ['username'])
 @Index('idx_users_org', ['organizationId'], { where: 'deleted_at IS NULL' })
 @Index('idx_users_active', ['isActive', 'deletedAt'], { where: 'deleted_at IS NULL' })
+// Expression indexes on search_fold(last_name/first_name) for name search; @Index cannot describe them.
+@Index('idx_users_family_fold', { synchronize: false })
+@Index('idx_users_given_fold', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid', { name: 'id', primaryKeyConstraintName: 'users_pkey' })
   id: string;
@@ -55,6 +58,14 @@ export class User {
 
   @Column({ name: 'created_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   createdAt: Date;
+
+  /** Version of the FHIR resource this row is (kept by the record_version trigger). */
+  @Column({ name: 'version_id', type: 'int', default: 1 })
+  versionId: number;
+
+  /** When the current version was recorded; NULL until the first change (lastUpdated is then created_at). */
+  @Column({ name: 'version_at', type: 'timestamptz', nullable: true })
+  versionAt: Date | null;
 
   // Kept current by the touch_updated_at trigger, whoever writes the row.
   @Column({ name: 'updated_at', type: 'timestamptz', nullable: false, default: () => 'now()' })

@@ -4,6 +4,7 @@ import { AccessLogPartitions1767225600002 } from './1767225600002-AccessLogParti
 import { Analytics1767225600003 } from './1767225600003-Analytics';
 import { RowLevelSecurity1767225600004 } from './1767225600004-RowLevelSecurity';
 import { AuthorizationServer1767225600005 } from './1767225600005-AuthorizationServer';
+import { ResourceVersions1767225600006 } from './1767225600006-ResourceVersions';
 
 /** In order. The gateway, the CLI and ormconfig.ts all run exactly this list. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Analytics1767225600003,
   RowLevelSecurity1767225600004,
   AuthorizationServer1767225600005,
+  ResourceVersions1767225600006,
 ];
