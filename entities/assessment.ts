@@ -46,6 +46,8 @@ import { decimal } from './transformers';
 // An expression index: its third key is ((created_at AT TIME ZONE 'UTC')::date), which @Index cannot
 // describe. synchronize: false declares it as known and hands it to the migration.
 @Index('idx_assessments_cohort_analysis', { synchronize: false })
+// Expression index on (COALESCE(version_at, created_at)) DESC for type history (ResourceVersions migration).
+@Index('idx_assessments_last_updated', { synchronize: false })
 export class Assessment {
   @PrimaryGeneratedColumn('uuid', { name: 'id', primaryKeyConstraintName: 'assessments_pkey' })
   id: string;

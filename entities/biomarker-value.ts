@@ -12,6 +12,8 @@ import { decimal } from './transformers';
 @Index('idx_biomarker_values_category', ['biomarkerCategory'])
 @Index('idx_biomarker_user_time_series', ['userId', 'biomarkerName', 'createdAt'])
 @Index('idx_biomarker_values_org', ['organizationId', 'createdAt'])
+// Expression index on (COALESCE(version_at, created_at)) DESC for type history (ResourceVersions migration).
+@Index('idx_biomarker_values_last_updated', { synchronize: false })
 export class BiomarkerValue {
   @PrimaryGeneratedColumn('uuid', { name: 'id', primaryKeyConstraintName: 'biomarker_values_pkey' })
   id: string;

@@ -17,6 +17,8 @@ import { UserTrend } from './user-trend';
 // Expression indexes on search_fold(last_name/first_name) for name search; @Index cannot describe them.
 @Index('idx_users_family_fold', { synchronize: false })
 @Index('idx_users_given_fold', { synchronize: false })
+// Expression index on (COALESCE(version_at, created_at)) DESC for type history (ResourceVersions migration).
+@Index('idx_users_last_updated', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid', { name: 'id', primaryKeyConstraintName: 'users_pkey' })
   id: string;

@@ -170,6 +170,10 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
           'ÀÁÂÃÄÅĀĂĄàáâãäåāăąÇĆĈĊČçćĉċčĎĐďđÈÉÊËĒĔĖĘĚèéêëēĕėęěĜĞĠĢĝğġģĤĦĥħÌÍÎÏĨĪĬĮİìíîïĩīĭįıĴĵĶķĹĻĽĿŁĺļľŀłÑŃŅŇñńņňÒÓÔÕÖØŌŎŐòóôõöøōŏőŔŖŘŕŗřŚŜŞŠśŝşšŢŤŦţťŧÙÚÛÜŨŪŬŮŰŲùúûüũūŭůűųŴŵÝŸŶýÿŷŹŻŽźżž',
           'AAAAAAAAAaaaaaaaaaCCCCCcccccDDddEEEEEEEEEeeeeeeeeeGGGGggggHHhhIIIIIIIIIiiiiiiiiiJjKkLLLLLlllllNNNNnnnnOOOOOOOOOoooooooooRRRrrrSSSSssssTTTtttUUUUUUUUUUuuuuuuuuuuWwYYYyyyZZZzzz'))
       $$;
+      -- Type history walks versions newest first: the current version's time, per versioned table.
+      CREATE INDEX idx_users_last_updated ON users ((COALESCE(version_at, created_at)) DESC);
+      CREATE INDEX idx_assessments_last_updated ON assessments ((COALESCE(version_at, created_at)) DESC);
+      CREATE INDEX idx_biomarker_values_last_updated ON biomarker_values ((COALESCE(version_at, created_at)) DESC);
       CREATE INDEX idx_users_family_fold ON users (search_fold(last_name) text_pattern_ops) WHERE deleted_at IS NULL;
       CREATE INDEX idx_users_given_fold ON users (search_fold(first_name) text_pattern_ops) WHERE deleted_at IS NULL;
     `);
@@ -373,6 +377,9 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
     `);
     for (const name of Object.keys(VIEWS).reverse()) await q.query(`DROP VIEW ${name}`);
     await q.query(`
+      DROP INDEX idx_users_last_updated;
+      DROP INDEX idx_assessments_last_updated;
+      DROP INDEX idx_biomarker_values_last_updated;
       DROP INDEX idx_users_family_fold;
       DROP INDEX idx_users_given_fold;
       DROP FUNCTION search_fold(TEXT);

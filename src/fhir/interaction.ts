@@ -42,5 +42,7 @@ export interface Route {
   readonly resourceType?: string;
   /** Reachable without a token (metadata and SMART discovery only). */
   readonly public?: boolean;
+  /** Takes its parameters from an application/x-www-form-urlencoded body too (POST _search). */
+  readonly form?: boolean;
   readonly handler: Handler;
 }

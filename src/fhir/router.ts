@@ -1,8 +1,8 @@
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { accessOf, authenticate } from '../auth/authenticate';
 import { FHIR_JSON } from './error-handler';
 import type { FhirDeps, FhirRequest, Route } from './interaction';
-import { notAcceptable } from './outcomes';
+import { notAcceptable, unsupportedMediaType } from './outcomes';
 import { fhirRoutes } from './routes';
 
 /** Builds the Express router for /fhir from the interaction table. */
@@ -12,6 +12,7 @@ export function fhirRouter(deps: FhirDeps): Router {
   for (const route of fhirRoutes(deps.config.canonicalBase).routes) {
     const chain: RequestHandler[] = [negotiate];
     if (!route.public) chain.push(auth);
+    if (route.form) chain.push(formBody, express.text({ type: FORM, limit: '1mb' }));
     chain.push(adapt(route, deps));
     router[route.method.toLowerCase() as 'get'](route.path, ...chain);
   }
@@ -38,11 +39,28 @@ function adapt(route: Route, deps: FhirDeps): RequestHandler {
   };
 }
 
+/** URL parameters, then (POST _search) the form body's: FHIR applies both. */
 function queryOf(req: Request): Record<string, string[]> {
   const query: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(req.url.split('?')[1] ?? '')) (query[name] ??= []).push(value);
+  const add = (raw: string) => {
+    for (const [name, value] of new URLSearchParams(raw)) (query[name] ??= []).push(value);
+  };
+  add(req.url.split('?')[1] ?? '');
+  if (typeof req.body === 'string') add(req.body);
   return query;
 }
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** POST _search takes a form (or nothing); any other body is a 415. */
+const formBody: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is(FORM)) {
+    next(unsupportedMediaType(`POST _search takes its parameters as ${FORM}`));
+    return;
+  }
+  next();
+};
 
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml']);

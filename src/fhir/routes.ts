@@ -1,20 +1,22 @@
 import { smartConfiguration } from '../auth/discovery';
 import type { ResourceDefinition } from '../search/definition';
-import { observationDefinition } from '../search/resources/observation';
-import { patientDefinition } from '../search/resources/patient';
+import { resourceDefinitions } from '../search/registry';
 import { capabilityStatement } from './capability';
-import { readHandler } from './handlers/read';
+import { instanceHistoryHandler, typeHistoryHandler } from './handlers/history';
+import { readHandler, vreadHandler } from './handlers/read';
 import { searchHandler } from './handlers/search';
 import type { Route } from './interaction';
 
 /** This release: the CapabilityStatement's software.version and date. */
-const RELEASE = { version: '0.1.0', date: '2026-11-25' };
+const RELEASE = { version: '0.2.0', date: '2026-11-27' };
 
-/** The interaction table: every FHIR endpoint the gateway has, and nothing else. Paths are under /fhir. */
+/**
+ * The interaction table: every FHIR endpoint the gateway has, and nothing else. Paths are under /fhir;
+ * within a type, fixed segments (_history, _search) come before :id.
+ */
 export function fhirRoutes(canonicalBase: string): { routes: Route[]; definitions: ResourceDefinition[] } {
-  const patient = patientDefinition(canonicalBase) as ResourceDefinition;
-  const observation = observationDefinition(canonicalBase) as ResourceDefinition;
-  const definitions = [patient, observation];
+  const byType = resourceDefinitions(canonicalBase);
+  const definitions = [...byType.values()];
   const routes: Route[] = [
     {
       method: 'GET',
@@ -23,7 +25,7 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
       public: true,
       handler: async (_req, deps) => ({
         status: 200,
-        body: capabilityStatement(routes, definitions, deps.auth.endpoints, deps.config.publicBaseUrl, RELEASE),
+        body: capabilityStatement(routes, byType, deps.auth.endpoints, deps.config.publicBaseUrl, RELEASE),
       }),
     },
     {
@@ -37,9 +39,17 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
         contentType: 'application/json',
       }),
     },
-    { method: 'GET', path: '/Patient', resourceType: 'Patient', interaction: 'search-type', handler: searchHandler(patient) },
-    { method: 'GET', path: '/Patient/:id', resourceType: 'Patient', interaction: 'read', handler: readHandler(patient) },
-    { method: 'GET', path: '/Observation/:id', resourceType: 'Observation', interaction: 'read', handler: readHandler(observation) },
   ];
+  for (const def of definitions) {
+    const t = def.type;
+    routes.push(
+      { method: 'GET', path: `/${t}`, resourceType: t, interaction: 'search-type', handler: searchHandler(def, byType) },
+      { method: 'POST', path: `/${t}/_search`, resourceType: t, interaction: 'search-type', form: true, handler: searchHandler(def, byType) },
+      { method: 'GET', path: `/${t}/_history`, resourceType: t, interaction: 'history-type', handler: typeHistoryHandler(def) },
+      { method: 'GET', path: `/${t}/:id`, resourceType: t, interaction: 'read', handler: readHandler(def) },
+      { method: 'GET', path: `/${t}/:id/_history`, resourceType: t, interaction: 'history-instance', handler: instanceHistoryHandler(def) },
+      { method: 'GET', path: `/${t}/:id/_history/:vid`, resourceType: t, interaction: 'vread', handler: vreadHandler(def) },
+    );
+  }
   return { routes, definitions };
 }

@@ -1,8 +1,9 @@
 import type { RowAccess } from '../auth/access';
 import type { ScopeFilter } from '../auth/scopes';
-import type { ResourceDefinition } from './definition';
+import { ROW, type ResourceDefinition } from './definition';
+import { InvalidSearch } from './errors';
+import { filterPredicate } from './parameters';
 import { and, or, type SqlParams } from './sql';
-import { parseToken, splitOr } from './token';
 
 /**
  * The caller's reach as a predicate of the same statement that serves the request:
@@ -14,16 +15,16 @@ import { parseToken, splitOr } from './token';
 export function accessPredicate(params: SqlParams, def: ResourceDefinition, access: RowAccess): string {
   if (access.resourceType !== def.type) throw new Error(`access for ${access.resourceType} applied to ${def.type}`);
   const parts: string[] = [];
-  if (access.compartment !== null) parts.push(`${def.patientColumn} = ${params.add(access.compartment)}`);
+  if (access.compartment !== null) parts.push(`${ROW.patient} = ${params.add(access.compartment)}::uuid`);
   else if (!access.allOrganizations) {
-    parts.push(access.organizationId === null ? 'FALSE' : `${def.organizationColumn} = ${params.add(access.organizationId)}`);
+    parts.push(access.organizationId === null ? 'FALSE' : `${ROW.organization} = ${params.add(access.organizationId)}::uuid`);
   }
   parts.push(
     or(
       access.alternatives.map((alt) => {
         const conditions: string[] = [];
-        if (alt.patientId !== null) conditions.push(`${def.patientColumn} = ${params.add(alt.patientId)}`);
-        for (const filter of alt.filters) conditions.push(filterPredicate(params, def, filter));
+        if (alt.patientId !== null) conditions.push(`${ROW.patient} = ${params.add(alt.patientId)}::uuid`);
+        for (const filter of alt.filters) conditions.push(scopeFilterPredicate(params, def, filter));
         return and(conditions);
       }),
     ),
@@ -31,14 +32,17 @@ export function accessPredicate(params: SqlParams, def: ResourceDefinition, acce
   return and(parts);
 }
 
-function filterPredicate(params: SqlParams, def: ResourceDefinition, filter: ScopeFilter): string {
-  const parameter = def.parameters[filter.name];
-  if (!parameter || parameter.type !== 'token') return 'FALSE';
-  const alternatives: string[] = [];
-  for (const value of splitOr(filter.value)) {
-    const token = parseToken(value);
-    if (!token) return 'FALSE';
-    alternatives.push(parameter.where(params, token));
+function scopeFilterPredicate(params: SqlParams, def: ResourceDefinition, filter: ScopeFilter): string {
+  const [name, modifier] = filter.name.split(':');
+  const parameter = def.parameters[name];
+  if (!parameter) return 'FALSE';
+  const mark = params.values.length;
+  try {
+    return filterPredicate(params, parameter, { name, modifier: modifier ?? null, value: filter.value }, '');
+  } catch (err) {
+    // Values bound before the failure must go: an unreferenced bind value is an error in Postgres.
+    params.values.length = mark;
+    if (err instanceof InvalidSearch) return 'FALSE';
+    throw err;
   }
-  return or(alternatives);
 }

@@ -1,34 +1,94 @@
 import type { FhirResource } from 'fhir/r4';
 import type { MappingContext } from '../../mappings/context';
 import type { SqlParams } from './sql';
-import type { Token } from './token';
-
-/** A token search parameter: how one token value becomes a predicate over the resource's columns. */
-export interface TokenParameter {
-  readonly type: 'token';
-  readonly description: string;
-  where(params: SqlParams, token: Token): string;
-}
-
-export type SearchParameter = TokenParameter;
+import type { Token } from './parameters/token';
 
 /**
- * How one FHIR resource type is stored: the statement parts every read and search of it shares, the
- * columns access control constrains, its search parameters, and its mapping. Search parameters are
- * data here; parsing and SQL generation happen once per parameter type.
+ * Search parameters are data: each names its FHIR type and the view column (or predicate) it reads.
+ * Parsing, validation and SQL generation happen once per TYPE in search/parameters/. Inside a
+ * predicate the resource's view row is `r`.
+ */
+interface ParameterBase {
+  readonly description: string;
+  /** Canonical URL of the SearchParameter (base spec, US Core or ours), for the CapabilityStatement. */
+  readonly definition?: string;
+  /** SQL that is true when the resource has no value for the parameter (:missing=true); default: never missing. */
+  readonly missing?: string;
+}
+
+export interface TokenParameter extends ParameterBase {
+  readonly type: 'token';
+  where(params: SqlParams, token: Token): string;
+  /** :text — matches the display text; absent when the parameter has none to match. */
+  text?(params: SqlParams, text: string): string;
+}
+
+export interface DateParameter extends ParameterBase {
+  readonly type: 'date';
+  readonly column: string;
+  /** An instant (timestamptz) or a whole day (date: a birthDate is a day, not a moment). */
+  readonly precision: 'instant' | 'day';
+}
+
+export interface StringParameter extends ParameterBase {
+  readonly type: 'string';
+  /** Matches when any of these columns matches. */
+  readonly columns: readonly string[];
+}
+
+export interface ReferenceParameter extends ParameterBase {
+  readonly type: 'reference';
+  /** Resource types the reference may point at. */
+  readonly targets: readonly string[];
+  /** The uuid column holding the referenced id, when one target is stored in one column. */
+  readonly column?: string;
+  /** Otherwise: a predicate matching any of these references (one type each). */
+  where?(params: SqlParams, refs: readonly { type: string; id: string }[]): string;
+}
+
+export interface QuantityParameter extends ParameterBase {
+  readonly type: 'quantity';
+  readonly valueColumn: string;
+  readonly unitColumn: string;
+}
+
+export type SearchParameter = TokenParameter | DateParameter | StringParameter | ReferenceParameter | QuantityParameter;
+
+/** A _sort key: the SQL expression, and its type for the keyset cursor's bound values. */
+export interface SortKey {
+  readonly columns: readonly { expr: string; sqlType: 'timestamptz' | 'date' | 'text' }[];
+}
+
+/** _include=Type:param: the referenced resources, found from the mapped resource. */
+export interface IncludeDefinition {
+  readonly target: string;
+  references(resource: FhirResource): string[];
+}
+
+/**
+ * How one FHIR resource type is stored and searched: its projection view (see the ResourceVersions
+ * migration; columns id, organization_id, patient_id, version_id, last_updated, deleted_at plus what
+ * the mapping needs), its parameters, sorts and includes, and its mapping.
  */
 export interface ResourceDefinition<Row = unknown> {
   readonly type: string;
-  readonly select: string;
-  readonly from: string;
-  /** Which rows are this resource at all (e.g. users who are patients, not staff). */
-  readonly where?: string;
-  readonly idColumn: string;
-  /** The tenant column. */
-  readonly organizationColumn: string;
-  /** The patient whose compartment the row belongs to. */
-  readonly patientColumn: string;
-  readonly deletedColumn: string;
+  readonly view: string;
+  /** US Core (or base) profile the resources claim, for the CapabilityStatement. */
+  readonly profile?: string;
   readonly parameters: Readonly<Record<string, SearchParameter>>;
+  readonly sorts: Readonly<Record<string, SortKey>>;
+  readonly includes: Readonly<Record<string, IncludeDefinition>>;
+  /** Elements _summary=true keeps (besides id, meta and resourceType). */
+  readonly summary: readonly string[];
   toResource(row: Row, ctx: MappingContext): FhirResource;
 }
+
+/** The columns every view has, as the access predicate and the history queries name them. */
+export const ROW = {
+  id: 'r.id',
+  organization: 'r.organization_id',
+  patient: 'r.patient_id',
+  deleted: 'r.deleted_at',
+  version: 'r.version_id',
+  lastUpdated: 'r.last_updated',
+} as const;

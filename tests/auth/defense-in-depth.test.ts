@@ -4,7 +4,7 @@ import { RESOURCE_TYPES } from '../../src/auth/resource-types';
 import { parseScopes } from '../../src/auth/scopes';
 import { withDbContext } from '../../src/db/context';
 import type { ResourceDefinition } from '../../src/search/definition';
-import { readRow, searchRows } from '../../src/search/query';
+import { readRow, searchPage, sortColumns } from '../../src/search/query';
 import { observationDefinition } from '../../src/search/resources/observation';
 import { patientDefinition } from '../../src/search/resources/patient';
 import { openTestDatabase, testBackend, type TestDatabase } from '../support/database';
@@ -18,8 +18,8 @@ import { insertAssessment, insertBiomarker, insertOrganization, userWithRole } f
 
 const CANONICAL = 'https://fhir.medilens.test';
 const DEFINITIONS = {
-  Patient: patientDefinition(CANONICAL) as ResourceDefinition<{ id: string }>,
-  Observation: observationDefinition(CANONICAL) as ResourceDefinition<{ id: string }>,
+  Patient: patientDefinition(CANONICAL) as ResourceDefinition<{ id: string; version_id: number; deleted_at: null }>,
+  Observation: observationDefinition(CANONICAL) as ResourceDefinition<{ id: string; version_id: number; deleted_at: null }>,
 };
 type Type = keyof typeof DEFINITIONS;
 
@@ -32,7 +32,6 @@ const allowEverything = (resourceType: Type): RowAccess => ({
   alternatives: [{ patientId: null, filters: [] }],
 });
 
-const ALL = { filters: [], count: 1000, after: null };
 const scopes = (text: string) => parseScopes(text, RESOURCE_TYPES).resource;
 
 describe(`RLS confines callers when the application filter is bypassed (${testBackend()})`, () => {
@@ -141,7 +140,7 @@ describe(`RLS confines callers when the application filter is bypassed (${testBa
   const asCaller = <T>(caller: string, work: (tx: EntityManager) => Promise<T>) =>
     withDbContext(db.dataSource, dbIdentity(callers()[caller]), work);
   const searchAll = async (tx: EntityManager, type: Type) =>
-    (await searchRows(tx, DEFINITIONS[type], allowEverything(type), ALL)).rows.map((r) => r.id);
+    (await searchPage(tx, DEFINITIONS[type], allowEverything(type), [], sortColumns(DEFINITIONS[type], []), null, 1000, 'http://gateway.test/fhir')).rows.map((r) => r.id);
 
   it('dbIdentity carries the tenant and, where it confines, the patient', () => {
     const c = callers();

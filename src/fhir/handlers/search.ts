@@ -1,76 +1,60 @@
 import { dbIdentity, rowAccess } from '../../auth/access';
-import { UUID, withDbContext } from '../../db/context';
+import { withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
 import type { ResourceDefinition } from '../../search/definition';
-import { searchRows } from '../../search/query';
-import { splitOr } from '../../search/token';
-
+import { InvalidSearch } from '../../search/errors';
+import { countRows, estimateRows, searchPage, sortColumns } from '../../search/query';
+import { parseSearch, type Definitions } from '../../search/request';
 import { searchset } from '../bundle';
 import type { FhirRequest, Handler } from '../interaction';
-import { badRequest } from '../outcomes';
+import { subset } from '../subset';
+import { loadIncludes } from './includes';
 
-export const DEFAULT_COUNT = 50;
-export const MAX_COUNT = 1000;
-/** Result parameters every search accepts besides the resource's own. */
-const CONTROL = new Set(['_count', '_cursor', '_format', '_pretty']);
+export { DEFAULT_COUNT, MAX_COUNT } from '../../search/request';
+
+export const isLenient = (req: FhirRequest): boolean => /(^|[;,\s])handling\s*=\s*lenient\b/i.test(String(req.headers.prefer ?? ''));
 
 /**
- * GET [type]?params: the resource's search parameters (token type for now), AND across parameters,
- * OR within a comma-separated value, keyset paging by id with a signed cursor. An unknown parameter is
- * a 400 naming it, unless the client asked for Prefer: handling=lenient.
+ * GET [type]?... and POST [type]/_search: one statement for the page (the caller's reach, the filters
+ * and the keyset position in its WHERE clause), one per included type, a count only when asked.
  */
-export function searchHandler(def: ResourceDefinition): Handler {
+export function searchHandler(def: ResourceDefinition, definitions: Definitions): Handler {
   return async (req, deps) => {
     const access = req.access!;
     const reach = rowAccess(access, def.type, 's');
-    const lenient = /(^|[;,\s])handling\s*=\s*lenient\b/i.test(String(req.headers.prefer ?? ''));
-    const used: [string, string][] = [];
-    const filters: { name: string; values: string[] }[] = [];
-    for (const [name, values] of Object.entries(req.query)) {
-      if (CONTROL.has(name)) continue;
-      const parameter = def.parameters[name];
-      if (!parameter) {
-        if (lenient) continue;
-        const known = Object.keys(def.parameters).join(', ');
-        const modifier = name.includes(':') ? ` (modifiers are not supported on ${name.split(':')[0]} yet)` : '';
-        throw badRequest(`Unknown search parameter ${name} for ${def.type}${modifier}; supported: ${known}, _count`, [name]);
-      }
-      for (const value of values) {
-        if (value === '') throw badRequest(`Search parameter ${name} has an empty value`, [name]);
-        filters.push({ name, values: splitOr(value) });
-        used.push([name, value]);
-      }
-    }
-    const count = countOf(req);
-    used.push(['_count', String(count)]);
-
     const base = `${deps.config.publicBaseUrl}/fhir`;
-    const query = new URLSearchParams(used).toString();
+    const search = parseSearch(def, definitions, req.query, isLenient(req), base);
+    const query = new URLSearchParams(search.used as [string, string][]).toString();
     const searchKey = `${def.type}?${query}`;
     const keys = await deps.auth.keyring();
-    const cursor = req.query._cursor?.at(-1);
-    let after: string | null = null;
-    if (cursor !== undefined) {
-      const [id] = decodeCursor(keys.secret, searchKey, cursor);
-      if (typeof id !== 'string' || !UUID.test(id)) throw badRequest('_cursor is not valid', ['_cursor']);
-      after = id;
+    const columns = sortColumns(def, search.sort);
+    let after: (string | null)[] | null = null;
+    if (search.cursor !== null) {
+      const position = decodeCursor(keys.secret, searchKey, search.cursor);
+      if (position.length !== columns.length || !position.every((v) => v === null || typeof v === 'string')) {
+        throw new InvalidSearch('_cursor is not valid for this search', '_cursor');
+      }
+      after = position as (string | null)[];
     }
-
-    const { rows, more } = await withDbContext(deps.db.dataSource, dbIdentity(access), (tx) =>
-      searchRows(tx, def, reach, { filters, count, after }),
-    );
     const ctx = { canonicalBase: deps.config.canonicalBase };
-    const resources = rows.map((row) => def.toResource(row, ctx));
-    const self = `${base}/${def.type}?${query}`;
-    const last = resources.at(-1);
-    const next = more && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, searchKey, [last.id]))}` : undefined;
-    return { status: 200, body: searchset(base, resources, { self, next }) };
-  };
-}
 
-function countOf(req: FhirRequest): number {
-  const raw = req.query._count?.at(-1);
-  if (raw === undefined) return DEFAULT_COUNT;
-  if (!/^\d+$/.test(raw)) throw badRequest(`_count must be a whole number from 0 to ${MAX_COUNT}`, ['_count']);
-  return Math.min(Number(raw), MAX_COUNT);
+    const result = await withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
+      const wantsCount = search.summary === 'count' || search.total === 'accurate';
+      const total = wantsCount
+        ? await countRows(tx, def, reach, search.filters, base)
+        : search.total === 'estimate'
+          ? await estimateRows(tx, def, reach, search.filters, base)
+          : undefined;
+      if (search.summary === 'count' || search.count === 0) return { total, matches: [], included: [], next: null };
+      const page = await searchPage(tx, def, reach, search.filters, columns, after, search.count, base);
+      const matches = page.rows.map((row) => def.toResource(row, ctx));
+      const included = await loadIncludes(tx, def, definitions, access, search, matches, ctx);
+      return { total, matches, included, next: page.more ? page.rows.at(-1)!.sort__ : null };
+    });
+
+    const self = `${base}/${def.type}?${query}`;
+    const next = result.next ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, searchKey, result.next))}` : undefined;
+    const matches = result.matches.map((r) => subset(r, search.summary, search.elements, def.summary));
+    return { status: 200, body: searchset(base, matches, result.included, { self, next }, result.total) };
+  };
 }

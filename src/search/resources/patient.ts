@@ -1,42 +1,110 @@
 import { medilensSystems } from '../../../mappings/codes';
 import { toPatient, type PatientRow } from '../../../mappings/patient';
-import type { ResourceDefinition } from '../definition';
 import { UUID } from '../../db/context';
+import { ROW, type ResourceDefinition } from '../definition';
+import { or, type SqlParams } from '../sql';
+import type { Token } from '../parameters/token';
+import { codedColumnPredicate, commonParameters, lastUpdatedSort, referencesAt } from './common';
+
+const US_CORE = 'http://hl7.org/fhir/us/core/SearchParameter';
+const GENDER_SYSTEM = 'http://hl7.org/fhir/administrative-gender';
+
+/** users.gender is free text; the same normalisation as mappings/patient.ts administrativeGender(). */
+const GENDER_SQL = `CASE lower(btrim(r.gender)) WHEN 'male' THEN 'male' WHEN 'm' THEN 'male' WHEN 'female' THEN 'female' WHEN 'f' THEN 'female'
+  WHEN 'other' THEN 'other' WHEN 'non-binary' THEN 'other' WHEN 'nonbinary' THEN 'other' ELSE 'unknown' END`;
+const GENDERS = Object.fromEntries(['male', 'female', 'other', 'unknown'].map((g) => [g, [{ system: GENDER_SYSTEM, code: g }]]));
 
 /**
- * Patient <- users (+ user_profiles). A user is a Patient when they hold the patient role, or no role
- * at all (MediLens signs patients up without one); staff-only users are Practitioners, not Patients.
+ * Patient <- fhir_patient (users who hold the patient role or no role, with their profile and the
+ * identifiers hospitals pushed).
  */
 export function patientDefinition(canonicalBase: string): ResourceDefinition<PatientRow> {
   const userIdSystem = medilensSystems({ canonicalBase }).userId;
   return {
     type: 'Patient',
-    select: `u.id, u.first_name, u.last_name, u.email, u.date_of_birth::text AS birth_date, u.gender, u.organization_id,
-             u.is_active, u.deleted_at, GREATEST(u.updated_at, p.updated_at) AS last_updated,
-             p.language, p.ethnicity, p.fitzpatrick_type`,
-    from: `users u LEFT JOIN user_profiles p ON p.user_id = u.id`,
-    where: `(EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name = 'patient')
-             OR NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id))`,
-    idColumn: 'u.id',
-    organizationColumn: 'u.organization_id',
-    patientColumn: 'u.id',
-    deletedColumn: 'u.deleted_at',
+    view: 'fhir_patient',
+    profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient',
     parameters: {
-      _id: {
-        type: 'token',
-        description: 'Logical id of the Patient',
-        where: (params, token) => (token.code !== null && token.system === undefined && UUID.test(token.code) ? `u.id = ${params.add(token.code)}` : 'FALSE'),
-      },
+      ...commonParameters(),
       identifier: {
         type: 'token',
-        description: `A patient identifier (the MediLens user id: ${userIdSystem}|<id>)`,
-        where: (params, token) => {
-          if (token.system !== undefined && token.system !== userIdSystem) return 'FALSE';
-          if (token.code === null) return 'TRUE';
-          return UUID.test(token.code) ? `u.id = ${params.add(token.code)}` : 'FALSE';
-        },
+        description: `A patient identifier: the MediLens user id (${userIdSystem}|<id>) or one a hospital pushed (system|value)`,
+        definition: `${US_CORE}/us-core-patient-identifier`,
+        where: (params, token) => identifierPredicate(params, token, userIdSystem),
+      },
+      name: {
+        type: 'string',
+        description: 'Starts a given or family name (case and accents ignored)',
+        definition: `${US_CORE}/us-core-patient-name`,
+        columns: ['r.first_name', 'r.last_name'],
+        missing: 'r.first_name IS NULL AND r.last_name IS NULL',
+      },
+      family: {
+        type: 'string',
+        description: 'Family name',
+        definition: `${US_CORE}/us-core-patient-family`,
+        columns: ['r.last_name'],
+        missing: 'r.last_name IS NULL',
+      },
+      given: {
+        type: 'string',
+        description: 'Given name',
+        definition: `${US_CORE}/us-core-patient-given`,
+        columns: ['r.first_name'],
+        missing: 'r.first_name IS NULL',
+      },
+      birthdate: {
+        type: 'date',
+        description: 'Date of birth',
+        definition: `${US_CORE}/us-core-patient-birthdate`,
+        column: 'r.birth_date',
+        precision: 'day',
+        missing: 'r.birth_date IS NULL',
+      },
+      gender: {
+        type: 'token',
+        description: 'administrative-gender: male, female, other or unknown',
+        definition: `${US_CORE}/us-core-patient-gender`,
+        where: codedColumnPredicate(`(${GENDER_SQL})`, GENDERS),
+      },
+      organization: {
+        type: 'reference',
+        description: 'The managing Organization',
+        definition: 'http://hl7.org/fhir/SearchParameter/Patient-organization',
+        targets: ['Organization'],
+        column: ROW.organization,
+        missing: `${ROW.organization} IS NULL`,
       },
     },
+    sorts: {
+      _lastUpdated: lastUpdatedSort,
+      birthdate: { columns: [{ expr: 'r.birth_date::date', sqlType: 'date' }] },
+      name: {
+        columns: [
+          { expr: 'search_fold(r.last_name)', sqlType: 'text' },
+          { expr: 'search_fold(r.first_name)', sqlType: 'text' },
+        ],
+      },
+    },
+    includes: {
+      organization: { target: 'Organization', references: referencesAt('managingOrganization') },
+    },
+    summary: ['identifier', 'active', 'name', 'telecom', 'gender', 'birthDate', 'deceasedBoolean', 'deceasedDateTime', 'address', 'managingOrganization', 'link'],
     toResource: toPatient,
   };
+}
+
+function identifierPredicate(params: SqlParams, token: Token, userIdSystem: string): string {
+  const parts: string[] = [];
+  if (token.system === undefined || token.system === userIdSystem) {
+    if (token.code === null) return 'TRUE';
+    if (UUID.test(token.code)) parts.push(`${ROW.id} = ${params.add(token.code)}::uuid`);
+  }
+  if (token.system !== userIdSystem && token.system !== null) {
+    const conditions = [];
+    if (token.code !== null) conditions.push(`pi.value = ${params.add(token.code)}`);
+    if (token.system !== undefined) conditions.push(`pi.system = ${params.add(token.system)}`);
+    parts.push(`${ROW.id} IN (SELECT pi.user_id FROM patient_identifiers pi WHERE ${conditions.join(' AND ')})`);
+  }
+  return or(parts);
 }

@@ -1,0 +1,31 @@
+import crypto from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+
+interface NamedQueryClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+const names = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `ml_${crypto.createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (names.size < 10_000) names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Runs a statement as a named prepared statement on the transaction's connection. Reads are dominated
+ * by Postgres parsing and planning the statement with its row-level security policies; a named
+ * statement is parsed once per connection, and after a few executions Postgres may reuse a generic
+ * plan. Statement texts are built from the search's shape, never from its values, so their number
+ * stays small. Falls back to an ordinary query where the driver has no named statements.
+ */
+export async function preparedQuery<Row>(tx: EntityManager, text: string, values: readonly unknown[]): Promise<Row[]> {
+  const client = (tx.queryRunner as unknown as { databaseConnection?: NamedQueryClient } | undefined)?.databaseConnection;
+  if (!client || typeof client.query !== 'function') return tx.query(text, values as unknown[]);
+  const result = await client.query({ name: statementName(text), text, values: values as unknown[] });
+  return result.rows as Row[];
+}

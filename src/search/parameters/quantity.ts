@@ -1,0 +1,83 @@
+import { UCUM, ucumCode } from '../../../mappings/codes';
+import type { QuantityParameter } from '../definition';
+import { InvalidSearch } from '../errors';
+import { and, or, type SqlParams } from '../sql';
+import { splitPrefix } from './date';
+import { splitOr, unescapeValue } from './token';
+
+const NUMBER = /^[+-]?(\d+)(?:\.(\d+))?$/;
+
+/**
+ * `[prefix]number[|system|code]`. eq/ne honour the value's precision (`5.4` is [5.35, 5.45)), ap is
+ * within 10%; sa and eb have no meaning for a quantity. A UCUM system matches every MediLens unit
+ * spelling that is that UCUM code; without a system the code matches the unit as written or as UCUM.
+ */
+export function quantityPredicate(params: SqlParams, name: string, parameter: QuantityParameter, modifier: string | null, value: string): string {
+  if (modifier !== null) throw new InvalidSearch(`Modifier :${modifier} is not supported on quantity parameter ${name}; only :missing`, `${name}:${modifier}`);
+  return or(
+    splitOr(value).map((part) => {
+      const pieces = splitBars(part);
+      if (pieces.length !== 1 && pieces.length !== 3) throw malformed(name, part);
+      const [prefix, numberText] = splitPrefix(pieces[0]);
+      const m = NUMBER.exec(numberText);
+      if (!m) throw malformed(name, part);
+      const conditions = [numberPredicate(params, name, parameter.valueColumn, prefix, Number(numberText), m[2]?.length ?? 0)];
+      if (pieces.length === 3) {
+        const [system, code] = [unescapeValue(pieces[1]), unescapeValue(pieces[2])];
+        if (code === '') throw malformed(name, part);
+        conditions.push(unitPredicate(params, parameter.unitColumn, system === '' ? null : system, code));
+      }
+      return and(conditions);
+    }),
+  );
+}
+
+function numberPredicate(params: SqlParams, name: string, column: string, prefix: string, n: number, decimals: number): string {
+  const half = 0.5 * 10 ** -decimals;
+  const v = (x: number) => `${params.add(x)}::float8`;
+  switch (prefix) {
+    case 'eq':
+      return `${column} >= ${v(n - half)} AND ${column} < ${v(n + half)}`;
+    case 'ne':
+      return `NOT COALESCE(${column} >= ${v(n - half)} AND ${column} < ${v(n + half)}, FALSE)`;
+    case 'gt':
+      return `${column} > ${v(n)}`;
+    case 'lt':
+      return `${column} < ${v(n)}`;
+    case 'ge':
+      return `${column} >= ${v(n)}`;
+    case 'le':
+      return `${column} <= ${v(n)}`;
+    case 'ap':
+      return `${column} >= ${v(n - Math.abs(n) * 0.1)} AND ${column} <= ${v(n + Math.abs(n) * 0.1)}`;
+    default:
+      throw new InvalidSearch(`Prefix ${prefix} is not meaningful for quantity parameter ${name}; use eq ne gt lt ge le ap`, name);
+  }
+}
+
+/** Unit spellings MediLens may have stored for a UCUM code (the code map's aliases, turned around). */
+const SPELLINGS = ['bpm', 'beats/min', 'sec', 'seconds', 'percent', 'ratio', 'score', 'BPM', 'Seconds', 'Percent'];
+
+function unitPredicate(params: SqlParams, column: string, system: string | null, code: string): string {
+  const ucumSpellings = [code, ...SPELLINGS.filter((s) => ucumCode(s) === code)];
+  if (system === UCUM) return ucumCode(code) === code ? `${column} = ANY(${params.add(ucumSpellings)}::text[])` : 'FALSE';
+  if (system !== null) return 'FALSE';
+  return `${column} = ANY(${params.add(ucumSpellings)}::text[])`;
+}
+
+function splitBars(value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === '|') {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  return parts;
+}
+
+const malformed = (name: string, part: string) =>
+  new InvalidSearch(`${name}=${part} is not a quantity: use [prefix]number, or [prefix]number|system|code (e.g. gt100|http://unitsofmeasure.org|/min)`, name);

@@ -1,0 +1,42 @@
+import { medilensSystems } from '../../../mappings/codes';
+import { toPractitioner, type PractitionerRow } from '../../../mappings/practitioner';
+import { UUID } from '../../db/context';
+import { ROW, type ResourceDefinition } from '../definition';
+import { commonParameters, lastUpdatedSort } from './common';
+
+/** Practitioner <- fhir_practitioner (users with the clinician role). */
+export function practitionerDefinition(canonicalBase: string): ResourceDefinition<PractitionerRow> {
+  const userIdSystem = medilensSystems({ canonicalBase }).userId;
+  return {
+    type: 'Practitioner',
+    view: 'fhir_practitioner',
+    profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner',
+    parameters: {
+      ...commonParameters(),
+      identifier: {
+        type: 'token',
+        description: `The MediLens user id (${userIdSystem}|<id>)`,
+        definition: 'http://hl7.org/fhir/us/core/SearchParameter/us-core-practitioner-identifier',
+        where: (params, token) => {
+          if (token.system !== undefined && token.system !== userIdSystem) return 'FALSE';
+          if (token.code === null) return 'TRUE';
+          return UUID.test(token.code) ? `${ROW.id} = ${params.add(token.code)}::uuid` : 'FALSE';
+        },
+      },
+      name: {
+        type: 'string',
+        description: 'Starts a given or family name (case and accents ignored)',
+        definition: 'http://hl7.org/fhir/us/core/SearchParameter/us-core-practitioner-name',
+        columns: ['r.first_name', 'r.last_name'],
+        missing: 'r.first_name IS NULL AND r.last_name IS NULL',
+      },
+    },
+    sorts: {
+      _lastUpdated: lastUpdatedSort,
+      name: { columns: [{ expr: 'search_fold(r.last_name)', sqlType: 'text' }, { expr: 'search_fold(r.first_name)', sqlType: 'text' }] },
+    },
+    includes: {},
+    summary: ['identifier', 'active', 'name', 'telecom', 'address', 'gender', 'birthDate'],
+    toResource: toPractitioner,
+  };
+}
