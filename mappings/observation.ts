@@ -1,12 +1,16 @@
-import type { Observation } from 'fhir/r4';
-import { biomarkerCode, observationCategories, ucumCode, UCUM, V3_OBSERVATION_VALUE } from './codes';
-import { iso, type MappingContext } from './context';
+import type { Extension, Observation } from 'fhir/r4';
+import { AIAST, biomarkerCode, observationCategories, ucumCode, UCUM } from './codes';
+import { extensionUrl, iso, versionMeta, type MappingContext, type Timestamp, type ViewRow } from './context';
 
-/** biomarker_values joined to its assessment (and the model that produced it), as the store selects them. */
-export interface ObservationRow {
-  id: string;
-  user_id: string;
+/**
+ * One row of fhir_observation: biomarker_values joined to its assessment (and the model that produced
+ * it). patient_id is the assessment's user; deleted_at is the assessment's.
+ */
+export interface ObservationRow extends ViewRow {
+  patient_id: string;
+  assessment_id: string;
   biomarker_name: string;
+  biomarker_category: string | null;
   value: number;
   unit: string | null;
   normal_range_min: number | null;
@@ -14,13 +18,12 @@ export interface ObservationRow {
   status: string | null;
   confidence: number | null;
   percentile: number | null;
-  created_at: Date | string;
+  created_at: Timestamp;
   pipeline_type: string;
   assessment_status: string | null;
   requires_review: boolean | null;
-  effective_at: Date | string;
+  effective_at: Timestamp;
   device_id: string | null;
-  deleted_at: Date | string | null;
 }
 
 const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
@@ -31,15 +34,12 @@ export function toObservation(row: ObservationRow, ctx: MappingContext): Observa
   const observation: Observation = {
     resourceType: 'Observation',
     id: row.id,
-    meta: {
-      lastUpdated: iso(row.created_at),
-      // Everything a pipeline measured is AI-asserted (HL7 AI Transparency on FHIR).
-      security: [{ system: V3_OBSERVATION_VALUE, code: 'AIAST', display: 'Artificial Intelligence asserted' }],
-    },
+    // Everything a pipeline measured is AI-asserted (HL7 AI Transparency on FHIR).
+    meta: { ...versionMeta(row), security: [{ ...AIAST }] },
     status: observationStatus(row),
-    category: observationCategories(ctx, row.pipeline_type, row.biomarker_name),
+    category: observationCategories(ctx, row.pipeline_type, row.biomarker_name, row.biomarker_category),
     code: biomarkerCode(ctx, row.biomarker_name),
-    subject: { reference: `Patient/${row.user_id}` },
+    subject: { reference: `Patient/${row.patient_id}` },
     effectiveDateTime: iso(row.effective_at),
     issued: iso(row.created_at),
     valueQuantity: {
@@ -64,9 +64,9 @@ export function toObservation(row: ObservationRow, ctx: MappingContext): Observa
     ];
   }
   if (row.device_id) observation.device = { reference: `Device/${row.device_id}` };
-  const extension = [];
-  if (row.confidence !== null) extension.push({ url: `${ctx.canonicalBase}/StructureDefinition/confidence`, valueDecimal: row.confidence });
-  if (row.percentile !== null) extension.push({ url: `${ctx.canonicalBase}/StructureDefinition/percentile`, valueDecimal: row.percentile });
+  const extension: Extension[] = [];
+  if (row.confidence !== null) extension.push({ url: extensionUrl(ctx, 'confidence'), valueDecimal: row.confidence });
+  if (row.percentile !== null) extension.push({ url: extensionUrl(ctx, 'percentile'), valueDecimal: row.percentile });
   if (extension.length) observation.extension = extension;
   return observation;
 }

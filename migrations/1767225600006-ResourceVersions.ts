@@ -112,6 +112,8 @@ const PARTS: { table: string; parent: string; column: string }[] = [
   })),
 ];
 
+const BOOKKEEPING = `ARRAY['version_id', 'version_at', 'updated_at']`;
+
 const OWNED_BY_USER = ['user_profiles', 'chat_threads', 'user_trends', 'uploaded_files', 'patient_identifiers'];
 const OWNED_BY_ASSESSMENT = [
   'pipeline_stages',
@@ -233,13 +235,24 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       CREATE FUNCTION bump_parent_version() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         parent UUID;
+        written_now BOOLEAN;
+        present BOOLEAN;
       BEGIN
         IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'updated_at') = (to_jsonb(OLD) - 'updated_at') THEN
           RETURN NEW;
         END IF;
         parent := (to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[1])::uuid;
-        EXECUTE format('UPDATE %I SET version_id = version_id + 1 WHERE id = $1 AND xmin <> pg_current_xact_id()::xid', TG_ARGV[0])
-          USING parent;
+        EXECUTE format('SELECT xmin = pg_current_xact_id()::xid FROM %I WHERE id = $1', TG_ARGV[0]) INTO written_now USING parent;
+        IF written_now IS DISTINCT FROM false THEN
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END IF;
+        -- BEFORE INSERT fires even for a row INSERT ... ON CONFLICT DO NOTHING will skip: no change then.
+        IF TG_OP = 'INSERT' THEN
+          EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE id = $1)', TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO present USING NEW.id;
+          IF present THEN RETURN NEW; END IF;
+        END IF;
+        EXECUTE format('UPDATE %I SET version_id = version_id + 1 WHERE id = $1', TG_ARGV[0]) USING parent;
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
       END $$;
@@ -271,10 +284,33 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         END IF;
         NEW.user_id := owner_user;
         NEW.organization_id := owner_org;
-        IF TG_OP = 'INSERT' AND NOT written_now THEN
+        IF TG_OP = 'INSERT' AND NOT written_now AND NOT EXISTS (SELECT 1 FROM biomarker_values b WHERE b.id = NEW.id) THEN
           UPDATE assessments SET version_id = version_id + 1 WHERE id = NEW.assessment_id;
         END IF;
         RETURN NEW;
+      END $$;
+    `);
+    // The seed's assessment audit trigger, unchanged except that a version bump alone (a part of the
+    // report changed, audited where it changed) is not an assessment update of its own.
+    await q.query(`
+      CREATE OR REPLACE FUNCTION log_assessment_access() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        changed assessments%ROWTYPE;
+        actor UUID := app_setting_uuid('app.current_user_id');
+        verb TEXT := CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END;
+      BEGIN
+        IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - ${BOOKKEEPING}) = (to_jsonb(OLD) - ${BOOKKEEPING}) THEN
+          RETURN NULL;
+        END IF;
+        IF TG_OP = 'DELETE' THEN changed := OLD; ELSE changed := NEW; END IF;
+        INSERT INTO audit_events (user_id, organization_id, actor_type, event_type, resource_type, resource_id,
+                                  action, details, hipaa_relevant, phi_accessed)
+        VALUES (actor, changed.organization_id, CASE WHEN actor IS NULL THEN 'system' ELSE 'user' END,
+                'assessment_' || CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'deleted' END,
+                'assessment', changed.id, verb,
+                jsonb_build_object('source', 'trigger', 'status', changed.status, 'patient_id', changed.user_id),
+                true, true);
+        RETURN NULL;
       END $$;
     `);
     for (const { table, views, ignored } of VERSIONED) {
@@ -369,6 +405,22 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         NEW.user_id := owner_user;
         NEW.organization_id := owner_org;
         RETURN NEW;
+      END $$;
+      CREATE OR REPLACE FUNCTION log_assessment_access() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        changed assessments%ROWTYPE;
+        actor UUID := app_setting_uuid('app.current_user_id');
+        verb TEXT := CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN changed := OLD; ELSE changed := NEW; END IF;
+        INSERT INTO audit_events (user_id, organization_id, actor_type, event_type, resource_type, resource_id,
+                                  action, details, hipaa_relevant, phi_accessed)
+        VALUES (actor, changed.organization_id, CASE WHEN actor IS NULL THEN 'system' ELSE 'user' END,
+                'assessment_' || CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'deleted' END,
+                'assessment', changed.id, verb,
+                jsonb_build_object('source', 'trigger', 'status', changed.status, 'patient_id', changed.user_id),
+                true, true);
+        RETURN NULL;
       END $$;
       DROP FUNCTION assessments_bump_observations();
       DROP FUNCTION bump_parent_version();

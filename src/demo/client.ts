@@ -3,7 +3,7 @@ import { findClient, registerClient, resetClientSecret } from '../auth/clients';
 import { withMaintenanceContext } from '../db/context';
 
 export const DEMO_CLIENT_ID = 'medilens-demo';
-export const DEMO_CLIENT_SCOPE = 'system/Patient.rs system/Observation.rs';
+export const DEMO_CLIENT_SCOPE = 'system/*.rs';
 
 export interface DemoClient {
   clientId: string;
@@ -24,7 +24,11 @@ export async function ensureDemoClient(ds: DataSource): Promise<DemoClient | nul
   if (!org) return null;
   let secret: string;
   const existing = await findClient(ds, DEMO_CLIENT_ID);
-  if (existing && existing.authMethod === 'client_secret_basic') secret = await resetClientSecret(ds, DEMO_CLIENT_ID);
+  if (existing && existing.authMethod === 'client_secret_basic') {
+    secret = await resetClientSecret(ds, DEMO_CLIENT_ID);
+    // A demo database from an earlier release may hold a narrower scope: the demo reads every type.
+    await ds.query(`UPDATE oauth_clients SET allowed_scope = $1 WHERE client_id = $2`, [DEMO_CLIENT_SCOPE, DEMO_CLIENT_ID]);
+  }
   else if (existing) return null; // an operator took the id for a real client: leave it alone
   else {
     secret = (

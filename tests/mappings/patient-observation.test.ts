@@ -12,18 +12,26 @@ const patientRow: PatientRow = {
   birth_date: '1963-08-27',
   gender: 'female',
   organization_id: '6e33e1ca-8a78-4e66-ae60-f0824239f992',
+  patient_id: '0b6efac4-0054-411e-9944-cfdf241b96a8',
+  version_id: 3,
   is_active: true,
   deleted_at: null,
   last_updated: new Date('2026-01-01T00:00:00Z'),
   language: 'en',
   ethnicity: 'Not Hispanic or Latino',
   fitzpatrick_type: 5,
+  identifiers: null,
 };
 
 const observationRow: ObservationRow = {
   id: 'd193d21a-b57e-4c82-929a-6e9f28bf14bf',
-  user_id: patientRow.id,
+  organization_id: patientRow.organization_id,
+  patient_id: patientRow.id,
+  version_id: 2,
+  last_updated: '2026-03-01T10:07:00.123456+00:00',
+  assessment_id: '1f0e6c52-77a1-4c57-bb1e-3b8d0a4f3c11',
   biomarker_name: 'heart_rate',
+  biomarker_category: 'vital',
   value: 112,
   unit: 'bpm',
   normal_range_min: 60,
@@ -45,7 +53,7 @@ describe('toPatient', () => {
     expect(toPatient(patientRow, ctx)).toEqual({
       resourceType: 'Patient',
       id: patientRow.id,
-      meta: { lastUpdated: '2026-01-01T00:00:00.000Z' },
+      meta: { versionId: '3', lastUpdated: '2026-01-01T00:00:00.000Z' },
       identifier: [{ use: 'secondary', system: 'https://fhir.example.org/sid/user-id', value: patientRow.id }],
       active: true,
       extension: [
@@ -71,6 +79,39 @@ describe('toPatient', () => {
     expect(toPatient({ ...patientRow, is_active: false }, ctx).active).toBe(false);
   });
 
+  it('lists the identifiers hospitals pushed after the MediLens one, with everything else they sent', () => {
+    const patient = toPatient(
+      {
+        ...patientRow,
+        identifiers: [
+          {
+            system: 'urn:oid:1.2.36.146.595.217.0.1',
+            value: 'MRN-0042',
+            use: 'usual',
+            type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+          },
+          { system: 'http://hospital.example.org/mrn', value: '7' },
+        ],
+      },
+      ctx,
+    );
+    expect(patient.identifier).toEqual([
+      { use: 'secondary', system: 'https://fhir.example.org/sid/user-id', value: patientRow.id },
+      {
+        use: 'usual',
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+        system: 'urn:oid:1.2.36.146.595.217.0.1',
+        value: 'MRN-0042',
+      },
+      { system: 'http://hospital.example.org/mrn', value: '7' },
+    ]);
+  });
+
+  it('maps a history snapshot (to_jsonb of the view row: string timestamps) like the live row', () => {
+    const snapshot = JSON.parse(JSON.stringify({ ...patientRow, last_updated: '2026-01-01T00:00:00.000987+00:00' })) as PatientRow;
+    expect(toPatient(snapshot, ctx)).toEqual(toPatient(patientRow, ctx));
+  });
+
   it.each([
     ['male', 'male'], ['M', 'male'], ['Female', 'female'], ['non-binary', 'other'], ['prefer_not_to_say', 'unknown'], [null, 'unknown'],
   ])('gender %p -> %p', (value, expected) => expect(administrativeGender(value)).toBe(expected));
@@ -82,13 +123,15 @@ describe('toObservation', () => {
       resourceType: 'Observation',
       id: observationRow.id,
       meta: {
-        lastUpdated: '2026-03-01T10:00:05.000Z',
+        versionId: '2',
+        lastUpdated: '2026-03-01T10:07:00.123Z',
         security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'AIAST', display: 'Artificial Intelligence asserted' }],
       },
       status: 'final',
       category: [
         { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
         { coding: [{ system: 'https://fhir.example.org/CodeSystem/pipeline', code: 'cardiology' }] },
+        { coding: [{ system: 'https://fhir.example.org/CodeSystem/biomarker-category', code: 'vital' }] },
       ],
       code: {
         coding: [
@@ -125,6 +168,26 @@ describe('toObservation', () => {
     expect(toObservation({ ...observationRow, ...change }, ctx).status).toBe(status);
   });
 
+  it('maps a history snapshot (to_jsonb: microsecond strings, offsets) like the live row it was', () => {
+    const live: ObservationRow = {
+      ...observationRow,
+      last_updated: new Date('2026-03-01T10:07:00.123Z'),
+      created_at: new Date('2026-03-01T10:00:05Z'),
+      effective_at: new Date('2026-03-01T10:00:00Z'),
+    };
+    const snapshot: ObservationRow = {
+      ...observationRow,
+      last_updated: '2026-03-01T10:07:00.123999+00:00',
+      created_at: '2026-03-01T11:00:05+01:00',
+      effective_at: '2026-03-01T10:00:00+00:00',
+    };
+    expect(toObservation(snapshot, ctx)).toEqual(toObservation(live, ctx));
+  });
+
+  it('leaves the biomarker category out when MediLens has none', () => {
+    expect(toObservation({ ...observationRow, biomarker_category: null }, ctx).category).toHaveLength(2);
+  });
+
   it('interprets L, N, and A without a range; leaves out unknown units from UCUM', () => {
     expect(toObservation({ ...observationRow, value: 50 }, ctx).interpretation?.[0].coding?.[0].code).toBe('L');
     expect(toObservation({ ...observationRow, value: 70 }, ctx).interpretation?.[0].coding?.[0].code).toBe('N');
@@ -141,6 +204,9 @@ describe('the code map', () => {
       { system: 'https://fhir.example.org/CodeSystem/biomarker', code: 'vessel_density', display: 'Vessel density' },
     ]);
     expect(biomarkerCode(ctx, 'qtc').coding?.[0]).toEqual({ system: 'http://loinc.org', code: '8636-3', display: 'Q-T interval corrected' });
+    expect(biomarkerCode(ctx, 'sdnn').coding?.[0]).toMatchObject({ system: 'http://loinc.org', code: '80404-7' });
+    // RMSSD has no LOINC term of its own: no near miss.
+    expect(biomarkerCode(ctx, 'rmssd').coding).toHaveLength(1);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { UCUM, ucumCode } from '../../../mappings/codes';
+import { UCUM, ucumCode, unitSpellings } from '../../../mappings/units';
 import type { QuantityParameter } from '../definition';
 import { InvalidSearch } from '../errors';
 import { and, or, type SqlParams } from '../sql';
@@ -55,14 +55,12 @@ function numberPredicate(params: SqlParams, name: string, column: string, prefix
   }
 }
 
-/** Unit spellings MediLens may have stored for a UCUM code (the code map's aliases, turned around). */
-const SPELLINGS = ['bpm', 'beats/min', 'sec', 'seconds', 'percent', 'ratio', 'score', 'BPM', 'Seconds', 'Percent'];
-
 function unitPredicate(params: SqlParams, column: string, system: string | null, code: string): string {
-  const ucumSpellings = [code, ...SPELLINGS.filter((s) => ucumCode(s) === code)];
-  if (system === UCUM) return ucumCode(code) === code ? `${column} = ANY(${params.add(ucumSpellings)}::text[])` : 'FALSE';
-  if (system !== null) return 'FALSE';
-  return `${column} = ANY(${params.add(ucumSpellings)}::text[])`;
+  if (system !== null && system !== UCUM) return 'FALSE';
+  if (system === UCUM && ucumCode(code) !== code) return 'FALSE';
+  const { exact, lowercase } = unitSpellings(code);
+  const byAlias = lowercase.length ? ` OR lower(${column}) = ANY(${params.add(lowercase)}::text[])` : '';
+  return `(${column} = ANY(${params.add(exact)}::text[])${byAlias})`;
 }
 
 function splitBars(value: string): string[] {

@@ -50,9 +50,9 @@ export function observationDefinition(canonicalBase: string): ResourceDefinition
       },
       category: {
         type: 'token',
-        description: 'observation-category (vital-signs, imaging, exam, procedure, survey) or MediLens pipeline',
+        description: 'observation-category (vital-signs, imaging, exam, procedure, survey), MediLens pipeline or biomarker category',
         definition: `${US_CORE}/us-core-observation-category`,
-        where: (params, token) => categoryPredicate(params, token, systems.pipeline),
+        where: (params, token) => categoryPredicate(params, token, systems.pipeline, systems.biomarkerCategory),
       },
       code: {
         type: 'token',
@@ -107,7 +107,7 @@ const KNOWN_PIPELINES = Object.keys(PIPELINE_CATEGORY);
  * predicate is the code map turned inside out: the biomarkers that override to this category, plus the
  * pipelines whose category it is (less their overridden biomarkers).
  */
-function categoryPredicate(params: SqlParams, token: Token, pipelineSystem: string): string {
+function categoryPredicate(params: SqlParams, token: Token, pipelineSystem: string, biomarkerCategorySystem: string): string {
   const parts: string[] = [];
   if (token.system === undefined || token.system === OBSERVATION_CATEGORY) {
     if (token.code === null) return 'TRUE';
@@ -123,6 +123,10 @@ function categoryPredicate(params: SqlParams, token: Token, pipelineSystem: stri
   if (token.system === undefined || token.system === pipelineSystem) {
     if (token.code === null) return 'TRUE';
     parts.push(`r.pipeline_type = ${params.add(token.code)}`);
+  }
+  if (token.system === undefined || token.system === biomarkerCategorySystem) {
+    if (token.code === null) return 'r.biomarker_category IS NOT NULL';
+    parts.push(`r.biomarker_category = ${params.add(token.code)}`);
   }
   return or(parts);
 }
