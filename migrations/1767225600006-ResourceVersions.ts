@@ -213,9 +213,11 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       END $$;
 
       -- TG_ARGV[0]: the views (Type=view,...); TG_ARGV[1]: columns whose change is not a new version.
-      CREATE FUNCTION record_version() RETURNS trigger LANGUAGE plpgsql AS $$
+      -- SECURITY DEFINER so that it may call archive_resource, which nobody else may execute.
+      CREATE FUNCTION record_version() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
       DECLARE
         ignored TEXT[] := ARRAY['updated_at', 'version_id', 'version_at'] || string_to_array(NULLIF(TG_ARGV[1], ''), ',');
+        written_now BOOLEAN;
       BEGIN
         IF TG_OP = 'DELETE' THEN
           PERFORM archive_resource(TG_ARGV[0], OLD.id, OLD.version_id, true);
@@ -225,10 +227,26 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         IF NEW.version_id = OLD.version_id AND (to_jsonb(NEW) - ignored) = (to_jsonb(OLD) - ignored) THEN
           RETURN NEW;
         END IF;
+        -- A row this transaction already wrote is the version in the making: one transaction, one version.
+        EXECUTE format('SELECT xmin = pg_current_xact_id()::xid FROM %I.%I WHERE id = $1', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+          INTO written_now USING OLD.id;
+        IF written_now THEN
+          NEW.version_id := OLD.version_id;
+          RETURN NEW;
+        END IF;
         PERFORM archive_resource(TG_ARGV[0], OLD.id, OLD.version_id, false);
         NEW.version_id := OLD.version_id + 1;
         NEW.version_at := clock_timestamp();
         RETURN NEW;
+      END $$;
+
+      -- A deleted assessment takes its biomarkers with it (ON DELETE CASCADE), and by the time their own
+      -- triggers run it is gone from fhir_observation: archive them, with tombstones, while it is still there.
+      CREATE FUNCTION assessments_archive_observations() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+      BEGIN
+        PERFORM archive_resource('Observation=fhir_observation', b.id, b.version_id, true)
+           FROM biomarker_values b WHERE b.assessment_id = OLD.id;
+        RETURN OLD;
       END $$;
 
       -- TG_ARGV[0]: parent table; TG_ARGV[1]: the column naming the parent row.
@@ -326,6 +344,10 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         FOR EACH ROW EXECUTE FUNCTION bump_parent_version('assessments', 'assessment_id');
       CREATE TRIGGER assessments_bump_observations BEFORE UPDATE ON assessments
         FOR EACH ROW EXECUTE FUNCTION assessments_bump_observations();
+      CREATE TRIGGER assessments_archive_observations BEFORE DELETE ON assessments
+        FOR EACH ROW EXECUTE FUNCTION assessments_archive_observations();
+      -- Functions are executable by PUBLIC by default: the archive may be written only by the triggers.
+      REVOKE EXECUTE ON FUNCTION archive_resource(TEXT, UUID, INT, BOOLEAN) FROM PUBLIC;
     `);
 
     // Row-level security. The EXISTS policies of the RowLevelSecurity migration were planned as a hashed
@@ -387,6 +409,7 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       CREATE POLICY user_roles_read ON user_roles FOR SELECT
         USING (EXISTS (SELECT 1 FROM users u WHERE u.id = user_roles.user_id));
       DROP TRIGGER assessments_bump_observations ON assessments;
+      DROP TRIGGER assessments_archive_observations ON assessments;
       DROP TRIGGER biomarker_values_bump_version ON biomarker_values;
     `);
     for (const { table } of PARTS) await q.query(`DROP TRIGGER ${table}_bump_version ON ${table}`);
@@ -423,6 +446,7 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         RETURN NULL;
       END $$;
       DROP FUNCTION assessments_bump_observations();
+      DROP FUNCTION assessments_archive_observations();
       DROP FUNCTION bump_parent_version();
       DROP FUNCTION record_version();
       DROP FUNCTION archive_resource(TEXT, UUID, INT, BOOLEAN);

@@ -80,7 +80,7 @@ function banner(
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
 }
 
-/** Copy-pasteable: get a token as the demo client, then read a Patient with it. */
+/** Copy-pasteable: get a token as the demo client, then read a Patient and search their reports and time series. */
 function demoClientLines(base: string, client: DemoClient): string[] {
   return [
     '',
@@ -88,9 +88,13 @@ function demoClientLines(base: string, client: DemoClient): string[] {
     `  TOKEN=$(curl -s -u '${client.clientId}:${client.secret}' --data-urlencode grant_type=client_credentials \\`,
     `    --data-urlencode 'scope=${client.scope}' ${base}/auth/token \\`,
     `    | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
-    client.patientId
-      ? `  curl -s -H "Authorization: Bearer $TOKEN" ${base}/fhir/Patient/${client.patientId}`
-      : `  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Patient?_count=5'`,
+    ...(client.patientId
+      ? [
+          `  curl -s -H "Authorization: Bearer $TOKEN" ${base}/fhir/Patient/${client.patientId}`,
+          `  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/DiagnosticReport?patient=${client.patientId}&_include=DiagnosticReport:result&_count=2'`,
+          `  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Observation?patient=${client.patientId}&_sort=-date&_count=10'`,
+        ]
+      : [`  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Patient?_count=5'`]),
   ];
 }
 

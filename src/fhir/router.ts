@@ -67,7 +67,9 @@ const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/
 
 /** JSON only: _format=xml or an Accept that excludes JSON gets 406 (with an OperationOutcome, in JSON). */
 const negotiate: RequestHandler = (req, _res, next) => {
-  const format = new URLSearchParams(req.url.split('?')[1] ?? '').get('_format');
+  const raw = new URLSearchParams(req.url.split('?')[1] ?? '').get('_format');
+  // MIME parameters (fhirVersion=4.0, charset) do not change the format.
+  const format = raw === null ? null : raw.split(';')[0].trim().toLowerCase();
   if (format !== null && !JSON_FORMATS.has(format)) {
     next(notAcceptable(XML_FORMATS.has(format) ? 'This server speaks FHIR JSON only; XML is not supported' : `_format ${format} is not supported; use json`));
     return;

@@ -8,6 +8,7 @@ import { and, or, type SqlParams } from './sql';
 /**
  * The caller's reach as a predicate of the same statement that serves the request:
  *   tenant AND compartment AND (scope 1 OR scope 2 ...)
+ * (an organization's rows have no compartment; shared rows, the AI models, neither tenant nor compartment)
  * where each scope contributes its patient confinement and its granular filters, compiled by the
  * resource's own search parameters. A filter this resource cannot evaluate matches nothing, so a scope
  * can only ever narrow what its letters allow.
@@ -15,15 +16,16 @@ import { and, or, type SqlParams } from './sql';
 export function accessPredicate(params: SqlParams, def: ResourceDefinition, access: RowAccess): string {
   if (access.resourceType !== def.type) throw new Error(`access for ${access.resourceType} applied to ${def.type}`);
   const parts: string[] = [];
-  if (access.compartment !== null) parts.push(`${ROW.patient} = ${params.add(access.compartment)}::uuid`);
-  else if (!access.allOrganizations) {
+  const ofPatient = def.tenancy === 'patient';
+  if (ofPatient && access.compartment !== null) parts.push(`${ROW.patient} = ${params.add(access.compartment)}::uuid`);
+  else if (def.tenancy !== 'shared' && !access.allOrganizations) {
     parts.push(access.organizationId === null ? 'FALSE' : `${ROW.organization} = ${params.add(access.organizationId)}::uuid`);
   }
   parts.push(
     or(
       access.alternatives.map((alt) => {
         const conditions: string[] = [];
-        if (alt.patientId !== null) conditions.push(`${ROW.patient} = ${params.add(alt.patientId)}::uuid`);
+        if (ofPatient && alt.patientId !== null) conditions.push(`${ROW.patient} = ${params.add(alt.patientId)}::uuid`);
         for (const filter of alt.filters) conditions.push(scopeFilterPredicate(params, def, filter));
         return and(conditions);
       }),

@@ -73,6 +73,11 @@ export interface IncludeDefinition {
 export interface ResourceDefinition<Row = unknown> {
   readonly type: string;
   readonly view: string;
+  /**
+   * Whose data a row is: a patient's (tenant and patient compartment apply), an organization's (the
+   * tenant applies; Organization itself), or shared by every tenant (the AI models behind Device).
+   */
+  readonly tenancy: 'patient' | 'organization' | 'shared';
   /** US Core (or base) profile the resources claim, for the CapabilityStatement. */
   readonly profile?: string;
   readonly parameters: Readonly<Record<string, SearchParameter>>;

@@ -20,12 +20,15 @@ export interface VersionRow {
  * tenant and compartment recorded with each version. Granular scope filters cannot be evaluated
  * without the resource, so such tokens do not see these.
  */
-function archivedOnlyPredicate(params: SqlParams, access: RowAccess): string {
+function archivedOnlyPredicate(params: SqlParams, def: ResourceDefinition, access: RowAccess): string {
   if (access.alternatives.some((alt) => alt.filters.length > 0)) return 'FALSE';
+  const ofPatient = def.tenancy === 'patient';
   const parts: string[] = [];
-  if (access.compartment !== null) parts.push(`h.patient_id = ${params.add(access.compartment)}::uuid`);
-  else if (!access.allOrganizations) parts.push(access.organizationId === null ? 'FALSE' : `h.organization_id = ${params.add(access.organizationId)}::uuid`);
-  parts.push(or(access.alternatives.map((alt) => (alt.patientId === null ? 'TRUE' : `h.patient_id = ${params.add(alt.patientId)}::uuid`))));
+  if (ofPatient && access.compartment !== null) parts.push(`h.patient_id = ${params.add(access.compartment)}::uuid`);
+  else if (def.tenancy !== 'shared' && !access.allOrganizations) {
+    parts.push(access.organizationId === null ? 'FALSE' : `h.organization_id = ${params.add(access.organizationId)}::uuid`);
+  }
+  parts.push(or(access.alternatives.map((alt) => (!ofPatient || alt.patientId === null ? 'TRUE' : `h.patient_id = ${params.add(alt.patientId)}::uuid`))));
   return and(parts);
 }
 
@@ -52,7 +55,7 @@ export async function instanceVersions(
     return parts.length ? ` AND ${and(parts)}` : '';
   };
   const typeParam = params.add(def.type);
-  const archiveReach = `(EXISTS (SELECT 1 FROM ${def.view} r WHERE ${live}) OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = ${idParam}::uuid) AND ${archivedOnlyPredicate(params, access)}))`;
+  const archiveReach = `(EXISTS (SELECT 1 FROM ${def.view} r WHERE ${live}) OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = ${idParam}::uuid) AND ${archivedOnlyPredicate(params, def, access)}))`;
   const sql = `
     SELECT * FROM (
       SELECT r.id, r.version_id, r.last_updated::text AS last_updated, r.deleted_at IS NOT NULL AS deleted, to_jsonb(r) AS projection
@@ -96,7 +99,7 @@ export async function typeVersions(
         FROM resource_history h
        WHERE h.resource_type = ${typeParam}${since('h.')}
          AND (EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = h.resource_id AND ${accessPredicate(params, def, access)})
-              OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = h.resource_id) AND ${archivedOnlyPredicate(params, access)}))
+              OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = h.resource_id) AND ${archivedOnlyPredicate(params, def, access)}))
     ) v ${position}
     ORDER BY v.ts DESC, v.id ASC, v.version_id DESC LIMIT ${params.add(opts.limit + 1)}`;
   return preparedQuery<VersionRow>(tx, sql, params.values);

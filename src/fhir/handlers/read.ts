@@ -19,8 +19,10 @@ export function readHandler(def: ResourceDefinition): Handler {
     const result = await withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
       const live = await readRow(tx, def as ResourceDefinition<ViewRow>, reach, id);
       if (live) return { deleted: live.deleted, row: live.row };
+      // No live row but versions within reach: deleted outright, or no longer of this type (a patient
+      // who became staff only). Either way it was here and is gone.
       const [latest] = await instanceVersions(tx, def, reach, id, { since: null, beforeVersion: null, limit: 1 });
-      return latest?.deleted ? { deleted: true, row: null } : null;
+      return latest ? { deleted: true, row: null } : null;
     });
     if (!result) throw notFound(`${def.type}/${id} is not known`);
     if (result.deleted) throw gone(`${def.type}/${id} has been deleted`);

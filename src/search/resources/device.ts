@@ -9,6 +9,7 @@ export function deviceDefinition(canonicalBase: string): ResourceDefinition<Devi
   const types = Object.fromEntries(PIPELINE_TYPES.map((p) => [p, deviceType({ canonicalBase }, p).coding ?? []]));
   return {
     type: 'Device',
+    tenancy: 'shared',
     view: 'fhir_device',
     parameters: {
       ...commonParameters(),

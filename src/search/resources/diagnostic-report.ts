@@ -25,6 +25,7 @@ export function diagnosticReportDefinition(canonicalBase: string): ResourceDefin
   const codes = Object.fromEntries(PIPELINE_TYPES.map((p) => [p, codings([diagnosticReportCode(ctx, p)])]));
   return {
     type: 'DiagnosticReport',
+    tenancy: 'patient',
     view: 'fhir_diagnostic_report',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-diagnosticreport-note',
     parameters: {

@@ -30,6 +30,7 @@ export function observationDefinition(canonicalBase: string): ResourceDefinition
   const systems = medilensSystems({ canonicalBase });
   return {
     type: 'Observation',
+    tenancy: 'patient',
     view: 'fhir_observation',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-clinical-result',
     parameters: {

@@ -9,6 +9,7 @@ export function organizationDefinition(canonicalBase: string): ResourceDefinitio
   const orgIdSystem = medilensSystems({ canonicalBase }).organizationId;
   return {
     type: 'Organization',
+    tenancy: 'organization',
     view: 'fhir_organization',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-organization',
     parameters: {

@@ -22,6 +22,7 @@ export function patientDefinition(canonicalBase: string): ResourceDefinition<Pat
   const userIdSystem = medilensSystems({ canonicalBase }).userId;
   return {
     type: 'Patient',
+    tenancy: 'patient',
     view: 'fhir_patient',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient',
     parameters: {

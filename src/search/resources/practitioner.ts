@@ -9,6 +9,7 @@ export function practitionerDefinition(canonicalBase: string): ResourceDefinitio
   const userIdSystem = medilensSystems({ canonicalBase }).userId;
   return {
     type: 'Practitioner',
+    tenancy: 'patient',
     view: 'fhir_practitioner',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner',
     parameters: {

@@ -10,6 +10,7 @@ import { commonParameters, lastUpdatedSort } from './common';
 export function provenanceDefinition(): ResourceDefinition<ProvenanceRow> {
   return {
     type: 'Provenance',
+    tenancy: 'patient',
     view: 'fhir_provenance',
     profile: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-provenance',
     parameters: {
