@@ -1,3 +1,4 @@
+import { allowNamedStatements } from './prepared';
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,6 +49,7 @@ export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}):
     case 'postgres': {
       const ds = new DataSource({ ...commonOptions, url: cfg.url, extra: { max: poolSize } } as DataSourceOptions);
       await ds.initialize();
+      allowNamedStatements(ds);
       return { backend: 'postgres', dataSource: ds, close: () => ds.destroy() };
     }
     case 'neon': {
@@ -55,6 +57,7 @@ export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}):
       if (cfg.wsProxy !== null) configureLocalNeonProxy(neon.neonConfig, cfg.wsProxy);
       const ds = new DataSource({ ...commonOptions, url: cfg.url, driver: neon, extra: { max: poolSize } } as DataSourceOptions);
       await ds.initialize();
+      allowNamedStatements(ds);
       return { backend: 'neon', dataSource: ds, close: () => ds.destroy() };
     }
     case 'embedded':

@@ -1,11 +1,22 @@
 import crypto from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 interface NamedQueryClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 const names = new Map<string, string>();
+
+/**
+ * DataSources whose pooled connections are separate Postgres sessions (a server, Neon). Embedded PGlite
+ * serves every connection from ONE session, where a name prepared by one connection already exists
+ * for the next: there statements stay unnamed.
+ */
+const separateSessions = new WeakSet<DataSource>();
+
+export function allowNamedStatements(dataSource: DataSource): void {
+  separateSessions.add(dataSource);
+}
 
 function statementName(text: string): string {
   let name = names.get(text);
@@ -21,11 +32,11 @@ function statementName(text: string): string {
  * by Postgres parsing and planning the statement with its row-level security policies; a named
  * statement is parsed once per connection, and after a few executions Postgres may reuse a generic
  * plan. Statement texts are built from the search's shape, never from its values, so their number
- * stays small. Falls back to an ordinary query where the driver has no named statements.
+ * stays small. An ordinary query where sessions are shared or the driver has no named statements.
  */
 export async function preparedQuery<Row>(tx: EntityManager, text: string, values: readonly unknown[]): Promise<Row[]> {
   const client = (tx.queryRunner as unknown as { databaseConnection?: NamedQueryClient } | undefined)?.databaseConnection;
-  if (!client || typeof client.query !== 'function') return tx.query(text, values as unknown[]);
+  if (!separateSessions.has(tx.connection) || !client || typeof client.query !== 'function') return tx.query(text, values as unknown[]);
   const result = await client.query({ name: statementName(text), text, values: values as unknown[] });
   return result.rows as Row[];
 }

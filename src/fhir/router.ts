@@ -65,6 +65,19 @@ const formBody: RequestHandler = (req, _res, next) => {
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml']);
 
+/**
+ * Whether an Accept header admits FHIR JSON. Media-type parameters (fhirVersion=4.0, charset) do not
+ * rule JSON out (Express's negotiator would demand they match exactly); q=0 does.
+ */
+function acceptsJson(accept: string): boolean {
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
+    return ['*/*', 'application/*', 'application/json', 'application/fhir+json'].includes(type);
+  });
+}
+
 /** JSON only: _format=xml or an Accept that excludes JSON gets 406 (with an OperationOutcome, in JSON). */
 const negotiate: RequestHandler = (req, _res, next) => {
   const raw = new URLSearchParams(req.url.split('?')[1] ?? '').get('_format');
@@ -74,7 +87,7 @@ const negotiate: RequestHandler = (req, _res, next) => {
     next(notAcceptable(XML_FORMATS.has(format) ? 'This server speaks FHIR JSON only; XML is not supported' : `_format ${format} is not supported; use json`));
     return;
   }
-  if (req.headers.accept && !req.accepts(['application/fhir+json', 'application/json'])) {
+  if (req.headers.accept && !acceptsJson(req.headers.accept)) {
     next(notAcceptable('This server speaks FHIR JSON only: accept application/fhir+json or application/json'));
     return;
   }

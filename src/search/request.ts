@@ -31,6 +31,8 @@ export interface SearchRequest {
 export type Definitions = ReadonlyMap<string, ResourceDefinition>;
 
 const IGNORED = new Set(['_format', '_pretty']);
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /**
  * Parses a search's parameters against the resource's definition. Repeated parameters AND; an unknown
@@ -53,6 +55,8 @@ export function parseSearch(def: ResourceDefinition, definitions: Definitions, q
     if (IGNORED.has(key)) continue;
     for (const value of values) {
       try {
+        // FHIR strings carry no control characters; Postgres text cannot even hold NUL.
+        if (CONTROL_CHARACTERS.test(value) || CONTROL_CHARACTERS.test(key)) throw new InvalidSearch(`${key} contains a control character`, key);
         if (key === '_cursor') {
           cursor = value;
           continue;

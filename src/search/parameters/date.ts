@@ -32,7 +32,7 @@ export function parseDateRange(value: string): DateRange | null {
   const year = Number(y);
   const month = mo === undefined ? 1 : Number(mo);
   const day = d === undefined ? 1 : Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  if (month < 1 || month > 12 || day < 1 || day > utc(year, month, 0).getUTCDate()) return null;
   const hour = h === undefined ? 0 : Number(h);
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
@@ -44,15 +44,23 @@ export function parseDateRange(value: string): DateRange | null {
     if (oh > 14 || om > 59) return null;
     offset = (tz[0] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  const start = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset;
+  const start = utc(year, month - 1, day, hour, minute, second, ms).getTime() - offset;
   let end: number;
-  if (mo === undefined) end = Date.UTC(year + 1, 0, 1);
-  else if (d === undefined) end = Date.UTC(year, month, 1);
-  else if (h === undefined) end = Date.UTC(year, month - 1, day + 1);
+  if (mo === undefined) end = utc(year + 1, 0, 1).getTime();
+  else if (d === undefined) end = utc(year, month, 1).getTime();
+  else if (h === undefined) end = utc(year, month - 1, day + 1).getTime();
   else if (s === undefined) end = start + 60_000;
   else if (frac === undefined) end = start + 1_000;
   else end = start + Math.max(1, 10 ** (3 - Math.min(frac.length, 3)));
   return { start, end };
+}
+
+/** Date.UTC without its quirk of reading years 0-99 as 1900-1999. */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date;
 }
 
 /**
@@ -91,7 +99,8 @@ function rangePredicate(params: SqlParams, parameter: DateParameter, prefix: Pre
     case 'eq':
       return eq();
     case 'ne':
-      return `NOT COALESCE(${eq()}, FALSE)`;
+      // Like HAPI and Medplum: a resource without a value is not "not equal" to anything.
+      return `${ts} IS NOT NULL AND NOT (${eq()})`;
     case 'gt':
       return point ? `${ts} >= ${e()}` : `${te} > ${e()}`;
     case 'lt':

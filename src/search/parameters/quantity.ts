@@ -5,7 +5,7 @@ import { and, or, type SqlParams } from '../sql';
 import { splitPrefix } from './date';
 import { splitOr, unescapeValue } from './token';
 
-const NUMBER = /^[+-]?(\d+)(?:\.(\d+))?$/;
+const NUMBER = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 /**
  * `[prefix]number[|system|code]`. eq/ne honour the value's precision (`5.4` is [5.35, 5.45)), ap is
@@ -21,7 +21,9 @@ export function quantityPredicate(params: SqlParams, name: string, parameter: Qu
       const [prefix, numberText] = splitPrefix(pieces[0]);
       const m = NUMBER.exec(numberText);
       if (!m) throw malformed(name, part);
-      const conditions = [numberPredicate(params, name, parameter.valueColumn, prefix, Number(numberText), m[2]?.length ?? 0)];
+      // The implicit precision: half a unit of the last digit given (1e2 is [50, 150), 5.4 is [5.35, 5.45)).
+      const lastDigit = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
+      const conditions = [numberPredicate(params, name, parameter.valueColumn, prefix, Number(numberText), lastDigit)];
       if (pieces.length === 3) {
         const [system, code] = [unescapeValue(pieces[1]), unescapeValue(pieces[2])];
         if (code === '') throw malformed(name, part);
@@ -32,14 +34,16 @@ export function quantityPredicate(params: SqlParams, name: string, parameter: Qu
   );
 }
 
-function numberPredicate(params: SqlParams, name: string, column: string, prefix: string, n: number, decimals: number): string {
-  const half = 0.5 * 10 ** -decimals;
-  const v = (x: number) => `${params.add(x)}::float8`;
+function numberPredicate(params: SqlParams, name: string, column: string, prefix: string, n: number, lastDigit: number): string {
+  const half = 0.5 * 10 ** lastDigit;
+  // Rounded to one digit beyond the value's own, so 5.4 - 0.05 is 5.35 and not 5.3500000000000005.
+  const digits = Math.max(0, Math.min(15, 1 - lastDigit));
+  const v = (x: number) => `${params.add(Number(x.toFixed(digits)))}::float8`;
   switch (prefix) {
     case 'eq':
       return `${column} >= ${v(n - half)} AND ${column} < ${v(n + half)}`;
     case 'ne':
-      return `NOT COALESCE(${column} >= ${v(n - half)} AND ${column} < ${v(n + half)}, FALSE)`;
+      return `${column} IS NOT NULL AND NOT (${column} >= ${v(n - half)} AND ${column} < ${v(n + half)})`;
     case 'gt':
       return `${column} > ${v(n)}`;
     case 'lt':
