@@ -14,7 +14,7 @@ import { UserTrend } from './user-trend';
 @Unique('users_username_key', ['username'])
 @Index('idx_users_org', ['organizationId'], { where: 'deleted_at IS NULL' })
 @Index('idx_users_active', ['isActive', 'deletedAt'], { where: 'deleted_at IS NULL' })
-// Expression indexes on search_fold(last_name/first_name) for name search; @Index cannot describe them.
+// Name search indexes use text_pattern_ops, which @Index cannot describe.
 @Index('idx_users_family_fold', { synchronize: false })
 @Index('idx_users_given_fold', { synchronize: false })
 // Expression index on (COALESCE(version_at, created_at)) DESC for type history (ResourceVersions migration).
@@ -60,6 +60,13 @@ export class User {
 
   @Column({ name: 'created_at', type: 'timestamptz', nullable: false, default: () => 'now()' })
   createdAt: Date;
+
+  /** search_fold(last_name) / search_fold(first_name), kept by the users_fold_names trigger for name search. */
+  @Column({ name: 'family_fold', type: 'text', nullable: true })
+  familyFold: string | null;
+
+  @Column({ name: 'given_fold', type: 'text', nullable: true })
+  givenFold: string | null;
 
   /** Version of the FHIR resource this row is (kept by the record_version trigger). */
   @Column({ name: 'version_id', type: 'int', default: 1 })

@@ -20,7 +20,7 @@ const VIEWS: Record<string, string> = {
   fhir_patient: `
     SELECT u.id, u.organization_id, u.id AS patient_id, u.version_id,
            COALESCE(u.version_at, u.created_at) AS last_updated, u.deleted_at,
-           u.first_name, u.last_name, u.email, u.date_of_birth::text AS birth_date, u.gender, u.is_active,
+           u.first_name, u.last_name, u.family_fold, u.given_fold, u.email, u.date_of_birth::text AS birth_date, u.gender, u.is_active,
            p.language, p.ethnicity, p.fitzpatrick_type,
            (SELECT jsonb_agg(jsonb_build_object('system', pi.system, 'value', pi.value) || COALESCE(pi.details, '{}'::jsonb)
                              ORDER BY pi.position, pi.system, pi.value)
@@ -31,7 +31,7 @@ const VIEWS: Record<string, string> = {
   fhir_practitioner: `
     SELECT u.id, u.organization_id, u.id AS patient_id, u.version_id,
            COALESCE(u.version_at, u.created_at) AS last_updated, u.deleted_at,
-           u.first_name, u.last_name, u.email, u.gender, u.is_active
+           u.first_name, u.last_name, u.family_fold, u.given_fold, u.email, u.gender, u.is_active
       FROM users u
      WHERE EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name = 'clinician')`,
   fhir_observation: `
@@ -112,6 +112,15 @@ const PARTS: { table: string; parent: string; column: string }[] = [
   })),
 ];
 
+/** Accented Latin letters to their base letter, and upper to lower case (Latin, Greek, Cyrillic). */
+const ACCENTED = 'ÀÁÂÃÄÅĀĂĄàáâãäåāăąÇĆĈĊČçćĉċčĎĐďđÈÉÊËĒĔĖĘĚèéêëēĕėęěĜĞĠĢĝğġģĤĦĥħÌÍÎÏĨĪĬĮİìíîïĩīĭįıĴĵĶķĹĻĽĿŁĺļľŀłÑŃŅŇñńņňÒÓÔÕÖØŌŎŐòóôõöøōŏőŔŖŘŕŗřŚŜŞŠśŝşšŢŤŦţťŧÙÚÛÜŨŪŬŮŰŲùúûüũūŭůűųŴŵÝŸŶýÿŷŹŻŽźżž';
+const BASE = 'aaaaaaaaaaaaaaaaaaccccccccccddddeeeeeeeeeeeeeeeeeegggggggghhhhiiiiiiiiiiiiiiiiiijjkkllllllllllnnnnnnnnoooooooooooooooooorrrrrrssssssssttttttuuuuuuuuuuuuuuuuuuuuwwyyyyyyzzzzzz';
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String.fromCodePoint(from + i)).join('');
+const UPPER = range(0x41, 0x5a) + range(0x391, 0x3a1) + range(0x3a3, 0x3a9) + range(0x410, 0x42f) + range(0x400, 0x40f);
+const LOWER = range(0x61, 0x7a) + range(0x3b1, 0x3c1) + range(0x3c3, 0x3c9) + range(0x430, 0x44f) + range(0x450, 0x45f);
+const FOLD_FROM = ACCENTED + UPPER;
+const FOLD_TO = BASE + LOWER;
+
 const BOOKKEEPING = `ARRAY['version_id', 'version_at', 'updated_at']`;
 
 const OWNED_BY_USER = ['user_profiles', 'chat_threads', 'user_trends', 'uploaded_files', 'patient_identifiers'];
@@ -164,20 +173,29 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       CREATE INDEX idx_resource_history_type_time ON resource_history(resource_type, last_updated DESC);
     `);
 
-    // Lower case without accents, IMMUTABLE so it can be indexed: string search is accent- and
-    // case-insensitive. translate() rather than the unaccent extension, which PGlite and Neon may lack.
+    // Lower case without accents, by translate() alone: IMMUTABLE in truth (lower() depends on the
+    // collation) and independent of the unaccent extension, which PGlite and Neon may lack. Folded
+    // names are stored (kept by a trigger) because under row-level security only leakproof conditions
+    // on plain columns can use an index, and search_fold() applied to a column is not one.
     await q.query(`
       CREATE FUNCTION search_fold(value TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT lower(translate(value,
-          'ÀÁÂÃÄÅĀĂĄàáâãäåāăąÇĆĈĊČçćĉċčĎĐďđÈÉÊËĒĔĖĘĚèéêëēĕėęěĜĞĠĢĝğġģĤĦĥħÌÍÎÏĨĪĬĮİìíîïĩīĭįıĴĵĶķĹĻĽĿŁĺļľŀłÑŃŅŇñńņňÒÓÔÕÖØŌŎŐòóôõöøōŏőŔŖŘŕŗřŚŜŞŠśŝşšŢŤŦţťŧÙÚÛÜŨŪŬŮŰŲùúûüũūŭůűųŴŵÝŸŶýÿŷŹŻŽźżž',
-          'AAAAAAAAAaaaaaaaaaCCCCCcccccDDddEEEEEEEEEeeeeeeeeeGGGGggggHHhhIIIIIIIIIiiiiiiiiiJjKkLLLLLlllllNNNNnnnnOOOOOOOOOoooooooooRRRrrrSSSSssssTTTtttUUUUUUUUUUuuuuuuuuuuWwYYYyyyZZZzzz'))
+        SELECT translate(value, '${FOLD_FROM}', '${FOLD_TO}')
       $$;
+      ALTER TABLE users ADD COLUMN family_fold TEXT, ADD COLUMN given_fold TEXT;
+      UPDATE users SET family_fold = search_fold(last_name), given_fold = search_fold(first_name);
+      CREATE FUNCTION users_fold_names() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.family_fold := search_fold(NEW.last_name);
+        NEW.given_fold := search_fold(NEW.first_name);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER users_fold_names BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_fold_names();
       -- Type history walks versions newest first: the current version's time, per versioned table.
       CREATE INDEX idx_users_last_updated ON users ((COALESCE(version_at, created_at)) DESC);
       CREATE INDEX idx_assessments_last_updated ON assessments ((COALESCE(version_at, created_at)) DESC);
       CREATE INDEX idx_biomarker_values_last_updated ON biomarker_values ((COALESCE(version_at, created_at)) DESC);
-      CREATE INDEX idx_users_family_fold ON users (search_fold(last_name) text_pattern_ops) WHERE deleted_at IS NULL;
-      CREATE INDEX idx_users_given_fold ON users (search_fold(first_name) text_pattern_ops) WHERE deleted_at IS NULL;
+      CREATE INDEX idx_users_family_fold ON users (family_fold text_pattern_ops) WHERE deleted_at IS NULL;
+      CREATE INDEX idx_users_given_fold ON users (given_fold text_pattern_ops) WHERE deleted_at IS NULL;
     `);
 
     for (const [name, body] of Object.entries(VIEWS)) {
@@ -458,6 +476,9 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       DROP INDEX idx_biomarker_values_last_updated;
       DROP INDEX idx_users_family_fold;
       DROP INDEX idx_users_given_fold;
+      DROP TRIGGER users_fold_names ON users;
+      DROP FUNCTION users_fold_names();
+      ALTER TABLE users DROP COLUMN family_fold, DROP COLUMN given_fold;
       DROP FUNCTION search_fold(TEXT);
       DROP TABLE resource_history;
       DROP TABLE patient_identifiers;

@@ -32,8 +32,11 @@ export interface DateParameter extends ParameterBase {
 
 export interface StringParameter extends ParameterBase {
   readonly type: 'string';
-  /** Matches when any of these columns matches. */
-  readonly columns: readonly string[];
+  /**
+   * Matches when any of these columns matches. `folded` names a stored search_fold() of the column:
+   * an indexed prefix search under row-level security needs a plain column.
+   */
+  readonly columns: readonly { column: string; folded?: string }[];
 }
 
 export interface ReferenceParameter extends ParameterBase {

@@ -21,11 +21,23 @@ export function stringPredicate(params: SqlParams, name: string, parameter: Stri
       if (text === '') throw new InvalidSearch(`${name} has an empty value in "${value}"`, name);
       if (modifier === 'exact') {
         const p = params.add(text);
-        return or(parameter.columns.map((c) => `${c} = ${p}`));
+        return or(parameter.columns.map(({ column }) => `${column} = ${p}`));
       }
-      const pattern = modifier === 'contains' ? `%${escapeLike(text)}%` : `${escapeLike(text)}%`;
-      const p = `search_fold(${params.add(pattern)})`;
-      return or(parameter.columns.map((c) => `search_fold(${c}) LIKE ${p}`));
+      if (modifier === 'contains') {
+        const p = `search_fold(${params.add(`%${escapeLike(text)}%`)})`;
+        return or(parameter.columns.map(({ column, folded }) => `${folded ?? `search_fold(${column})`} LIKE ${p}`));
+      }
+      // Starts-with as a range of the folded value: leakproof operators on a plain column, so an index
+      // applies under row-level security; the bounds are computed once (InitPlans), not per row.
+      // Bound only when used: an unreferenced bind value is an error in Postgres.
+      let p: string | undefined;
+      return or(
+        parameter.columns.map(({ column, folded }) => {
+          if (!folded) return `search_fold(${column}) LIKE search_fold(${params.add(`${escapeLike(text)}%`)})`;
+          p ??= params.add(text);
+          return `${folded} ~>=~ (SELECT search_fold(${p})) AND ${folded} ~<~ (SELECT search_fold(${p}) || chr(1114111))`;
+        }),
+      );
     }),
   );
 }

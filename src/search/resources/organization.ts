@@ -18,7 +18,7 @@ export function organizationDefinition(canonicalBase: string): ResourceDefinitio
         type: 'string',
         description: 'Starts the organization name (case and accents ignored)',
         definition: 'http://hl7.org/fhir/us/core/SearchParameter/us-core-organization-name',
-        columns: ['r.name'],
+        columns: [{ column: 'r.name' }],
       },
       identifier: {
         type: 'token',

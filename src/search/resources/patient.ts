@@ -37,21 +37,21 @@ export function patientDefinition(canonicalBase: string): ResourceDefinition<Pat
         type: 'string',
         description: 'Starts a given or family name (case and accents ignored)',
         definition: `${US_CORE}/us-core-patient-name`,
-        columns: ['r.first_name', 'r.last_name'],
+        columns: [{ column: 'r.first_name', folded: 'r.given_fold' }, { column: 'r.last_name', folded: 'r.family_fold' }],
         missing: 'r.first_name IS NULL AND r.last_name IS NULL',
       },
       family: {
         type: 'string',
         description: 'Family name',
         definition: `${US_CORE}/us-core-patient-family`,
-        columns: ['r.last_name'],
+        columns: [{ column: 'r.last_name', folded: 'r.family_fold' }],
         missing: 'r.last_name IS NULL',
       },
       given: {
         type: 'string',
         description: 'Given name',
         definition: `${US_CORE}/us-core-patient-given`,
-        columns: ['r.first_name'],
+        columns: [{ column: 'r.first_name', folded: 'r.given_fold' }],
         missing: 'r.first_name IS NULL',
       },
       birthdate: {
@@ -82,8 +82,8 @@ export function patientDefinition(canonicalBase: string): ResourceDefinition<Pat
       birthdate: { columns: [{ expr: 'r.birth_date::date', sqlType: 'date' }] },
       name: {
         columns: [
-          { expr: 'search_fold(r.last_name)', sqlType: 'text' },
-          { expr: 'search_fold(r.first_name)', sqlType: 'text' },
+          { expr: 'r.family_fold', sqlType: 'text' },
+          { expr: 'r.given_fold', sqlType: 'text' },
         ],
       },
     },
