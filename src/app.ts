@@ -22,6 +22,8 @@ export function createApp(deps: AppDeps): Express {
   const auth = deps.auth ?? createAuthServices(deps.config, deps.db.dataSource);
   const app = express();
   app.disable('x-powered-by');
+  // FHIR resources carry their own ETag (W/"versionId"); hashing every response body for one is waste.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestLogger(deps.logger));
   app.use(healthRoutes(deps.db));

@@ -8,6 +8,7 @@ import { RESOURCE_TYPES } from './resource-types';
 import { parseScopes, type ResourceScope } from './scopes';
 import { verifyOwnToken, type TokenEndpoints } from './tokens';
 import type { UserDirectory } from './users';
+import type { VerifiedTokens } from './verified-tokens';
 
 /** A token that does not authenticate anyone; the message becomes the 401's error_description. */
 export class InvalidToken extends Error {
@@ -23,6 +24,7 @@ export interface BearerDeps {
   external: ExternalAuthConfig | null;
   remoteJwks: RemoteJwksCache;
   users: UserDirectory;
+  verified: VerifiedTokens;
 }
 
 /** Asymmetric algorithms only: an HMAC or "none" token from outside proves nothing. */
@@ -48,9 +50,11 @@ export async function accessFromToken(deps: BearerDeps, token: string): Promise<
 }
 
 async function clientAccess(deps: BearerDeps, token: string): Promise<AccessContext> {
+  const known = deps.verified.get(token);
+  if (known) return known;
   const claims = await verified(() => deps.keyring().then((keys) => verifyOwnToken(keys, deps.endpoints, token)), deps.endpoints.audience);
   const organizationId = typeof claims.organization === 'string' ? claims.organization : null;
-  return {
+  const access: AccessContext = {
     kind: 'client',
     clientId: claims.client_id,
     subject: claims.sub!,
@@ -64,6 +68,8 @@ async function clientAccess(deps: BearerDeps, token: string): Promise<AccessCont
     compartment: null,
     identifiable: true,
   };
+  deps.verified.set(token, access, claims.exp!);
+  return access;
 }
 
 async function userAccess(deps: BearerDeps, external: ExternalAuthConfig, token: string): Promise<AccessContext> {

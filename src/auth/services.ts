@@ -8,6 +8,7 @@ import { loadKeyring, type Keyring } from './keys';
 import { RemoteJwksCache } from './remote-jwks';
 import { tokenEndpoints } from './tokens';
 import { UserDirectory } from './users';
+import { VerifiedTokens } from './verified-tokens';
 
 /** Everything authentication and authorization need, built once per app from its explicit dependencies. */
 export interface AuthServices extends BearerDeps, ClientAuthDeps {
@@ -29,6 +30,7 @@ export function createAuthServices(config: Config, ds: DataSource): AuthServices
     external: config.externalAuth,
     remoteJwks: new RemoteJwksCache(),
     users: new UserDirectory(ds),
+    verified: new VerifiedTokens(),
     decoyHash: () => (decoy ??= hashSecret(crypto.randomUUID())),
   };
 }

@@ -51,19 +51,43 @@ export async function withDbContext<T>(
     identity.allOrganizations === true ? 'on' : '',
   ];
   if (identity.role && !DB_ROLES.includes(identity.role)) throw new TypeError(`role must be one of ${DB_ROLES.join(', ')}`);
-  // Without a level, the server's default (READ COMMITTED) applies and TypeORM spends no round trip on
-  // SET TRANSACTION: this runs once per request.
-  const run = async (tx: EntityManager): Promise<T> => {
-    // One round trip: set_config('role', ..., true) is SET LOCAL ROLE with a bindable value.
-    await tx.query(
-      `SELECT set_config('role', $1, true), set_config('app.current_user_id', $2, true),
-              set_config('app.current_org_id', $3, true), set_config('app.user_role', $4, true), set_config('app.patient_id', $5, true), set_config('app.all_orgs', $6, true)`,
-      params,
-    );
-    return work(tx);
-  };
-  return isolation === undefined ? dataSource.transaction(run) : dataSource.transaction(isolation, run);
+  if (isolation !== undefined) {
+    return dataSource.transaction(isolation, async (tx) => {
+      await tx.query(SET_IDENTITY, params);
+      return work(tx);
+    });
+  }
+  // The request path: BEGIN and the identity in ONE round trip (a simple-protocol batch, so the values
+  // are literals: each was checked above to be a UUID, a role name, 'on' or empty), then the work,
+  // then COMMIT. TypeORM's transaction() would spend a round trip on each of BEGIN and the settings.
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`BEGIN; SELECT ${params.map((value, i) => `set_config('${SETTINGS[i]}', '${value}', true)`).join(', ')}`);
+    // Tell TypeORM, so that an entity save inside the work joins this transaction instead of opening
+    // (and committing) one of its own.
+    const state = runner as unknown as { isTransactionActive: boolean };
+    state.isTransactionActive = true;
+    let result: T;
+    try {
+      result = await work(runner.manager);
+    } catch (err) {
+      state.isTransactionActive = false;
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    state.isTransactionActive = false;
+    await runner.query('COMMIT');
+    return result;
+  } finally {
+    await runner.release();
+  }
 }
+
+/** The settings withDbContext sets, in the order of its parameters. */
+const SETTINGS = ['role', 'app.current_user_id', 'app.current_org_id', 'app.user_role', 'app.patient_id', 'app.all_orgs'];
+// One round trip: set_config('role', ..., true) is SET LOCAL ROLE with a bindable value.
+const SET_IDENTITY = `SELECT ${SETTINGS.map((name, i) => `set_config('${name}', $${i + 1}, true)`).join(', ')}`;
 
 /**
  * Maintenance work (start-up checks, demo data, analytics) as the connected owner role, identified to
