@@ -3,7 +3,7 @@ import type { QuantityParameter } from '../definition';
 import { InvalidSearch } from '../errors';
 import { and, or, type SqlParams } from '../sql';
 import { splitPrefix } from './date';
-import { splitOr, unescapeValue } from './token';
+import { splitOr, splitUnescaped, unescapeValue } from './token';
 
 const NUMBER = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
@@ -16,7 +16,7 @@ export function quantityPredicate(params: SqlParams, name: string, parameter: Qu
   if (modifier !== null) throw new InvalidSearch(`Modifier :${modifier} is not supported on quantity parameter ${name}; only :missing`, `${name}:${modifier}`);
   return or(
     splitOr(value).map((part) => {
-      const pieces = splitBars(part);
+      const pieces = splitUnescaped(part, '|');
       if (pieces.length !== 1 && pieces.length !== 3) throw malformed(name, part);
       const [prefix, numberText] = splitPrefix(pieces[0]);
       const m = NUMBER.exec(numberText);
@@ -65,20 +65,6 @@ function unitPredicate(params: SqlParams, column: string, system: string | null,
   const { exact, lowercase } = unitSpellings(code);
   const byAlias = lowercase.length ? ` OR lower(${column}) = ANY(${params.add(lowercase)}::text[])` : '';
   return `(${column} = ANY(${params.add(exact)}::text[])${byAlias})`;
-}
-
-function splitBars(value: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    if (value[i] === '\\') i++;
-    else if (value[i] === '|') {
-      parts.push(value.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(value.slice(start));
-  return parts;
 }
 
 const malformed = (name: string, part: string) =>

@@ -24,12 +24,15 @@ export function parseToken(value: string): Token | null {
 }
 
 /** Splits a parameter value on unescaped commas (OR). */
-export function splitOr(value: string): string[] {
+export const splitOr = (value: string): string[] => splitUnescaped(value, ',');
+
+/** Splits on `char` where it is not escaped with a backslash (commas between values, bars in a quantity). */
+export function splitUnescaped(value: string, char: string): string[] {
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i < value.length; i++) {
     if (value[i] === '\\') i++;
-    else if (value[i] === ',') {
+    else if (value[i] === char) {
       parts.push(value.slice(start, i));
       start = i + 1;
     }

@@ -1,4 +1,6 @@
 import type { Coding, FhirResource, Reference } from 'fhir/r4';
+import { UUID } from '../../db/context';
+import type { SqlParams } from '../sql';
 import { ROW, type DateParameter, type SortKey, type TokenParameter } from '../definition';
 import { idPredicate, type Token } from '../parameters/token';
 
@@ -51,3 +53,13 @@ export const referencesAt =
     const list = Array.isArray(value) ? value : value ? [value] : [];
     return list.map((r) => (r as Reference).reference).filter((r): r is string => typeof r === 'string');
   };
+
+/**
+ * An identifier that is the resource id under a MediLens system (`system|id`, `id`, `system|`): how
+ * Practitioner and Organization identifiers are searched, and the first of a Patient's.
+ */
+export function idIdentifierPredicate(params: SqlParams, token: Token, system: string): string {
+  if (token.system !== undefined && token.system !== system) return 'FALSE';
+  if (token.code === null) return 'TRUE';
+  return UUID.test(token.code) ? `${ROW.id} = ${params.add(token.code)}::uuid` : 'FALSE';
+}

@@ -1,8 +1,7 @@
 import { medilensSystems } from '../../../mappings/codes';
 import { toOrganization, type OrganizationRow } from '../../../mappings/organization';
-import { UUID } from '../../db/context';
-import { ROW, type ResourceDefinition } from '../definition';
-import { commonParameters, lastUpdatedSort } from './common';
+import type { ResourceDefinition } from '../definition';
+import { commonParameters, idIdentifierPredicate, lastUpdatedSort } from './common';
 
 /** Organization <- fhir_organization. */
 export function organizationDefinition(canonicalBase: string): ResourceDefinition<OrganizationRow> {
@@ -24,11 +23,7 @@ export function organizationDefinition(canonicalBase: string): ResourceDefinitio
         type: 'token',
         description: `The MediLens organization id (${orgIdSystem}|<id>)`,
         definition: 'http://hl7.org/fhir/SearchParameter/Organization-identifier',
-        where: (params, token) => {
-          if (token.system !== undefined && token.system !== orgIdSystem) return 'FALSE';
-          if (token.code === null) return 'TRUE';
-          return UUID.test(token.code) ? `${ROW.id} = ${params.add(token.code)}::uuid` : 'FALSE';
-        },
+        where: (params, token) => idIdentifierPredicate(params, token, orgIdSystem),
       },
     },
     sorts: { _lastUpdated: lastUpdatedSort, name: { columns: [{ expr: 'search_fold(r.name)', sqlType: 'text' }] } },

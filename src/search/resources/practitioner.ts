@@ -1,8 +1,7 @@
 import { medilensSystems } from '../../../mappings/codes';
 import { toPractitioner, type PractitionerRow } from '../../../mappings/practitioner';
-import { UUID } from '../../db/context';
-import { ROW, type ResourceDefinition } from '../definition';
-import { commonParameters, lastUpdatedSort } from './common';
+import type { ResourceDefinition } from '../definition';
+import { commonParameters, idIdentifierPredicate, lastUpdatedSort } from './common';
 
 /** Practitioner <- fhir_practitioner (users with the clinician role). */
 export function practitionerDefinition(canonicalBase: string): ResourceDefinition<PractitionerRow> {
@@ -18,11 +17,7 @@ export function practitionerDefinition(canonicalBase: string): ResourceDefinitio
         type: 'token',
         description: `The MediLens user id (${userIdSystem}|<id>)`,
         definition: 'http://hl7.org/fhir/us/core/SearchParameter/us-core-practitioner-identifier',
-        where: (params, token) => {
-          if (token.system !== undefined && token.system !== userIdSystem) return 'FALSE';
-          if (token.code === null) return 'TRUE';
-          return UUID.test(token.code) ? `${ROW.id} = ${params.add(token.code)}::uuid` : 'FALSE';
-        },
+        where: (params, token) => idIdentifierPredicate(params, token, userIdSystem),
       },
       name: {
         type: 'string',
