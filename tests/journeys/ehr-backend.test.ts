@@ -96,7 +96,8 @@ describe(`journey: EHR backend client (${testBackend()})`, () => {
     }
     const expected = await patientsOf(clinic);
     expect(seen).toEqual(expected);
-    expect(pages).toBe(Math.ceil(expected.length / 4) + (expected.length % 4 === 0 ? 1 : 0));
+    // A next link only when more rows follow: no empty trailing page.
+    expect(pages).toBe(Math.ceil(expected.length / 4));
 
     const patient = await client.read({ resourceType: 'Patient', id: expected[0] });
     expect(patient).toMatchObject({ resourceType: 'Patient', id: expected[0], managingOrganization: { reference: `Organization/${clinic}` } });
