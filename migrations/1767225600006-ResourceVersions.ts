@@ -92,10 +92,10 @@ const VIEWS: Record<string, string> = {
 
 /** Versioned tables: the views their rows appear in, and columns whose change is not a new version. */
 const VERSIONED: { table: string; views: string; ignored: string }[] = [
-  { table: 'users', views: 'Patient=fhir_patient,Practitioner=fhir_practitioner', ignored: 'last_login_at,email_verified,is_verified' },
-  { table: 'assessments', views: 'DiagnosticReport=fhir_diagnostic_report,Provenance=fhir_provenance', ignored: 'current_stage' },
+  { table: 'users', views: 'Patient=fhir_patient,Practitioner=fhir_practitioner', ignored: 'last_login_at,email_verified,is_verified,username,clerk_user_id' },
+  { table: 'assessments', views: 'DiagnosticReport=fhir_diagnostic_report,Provenance=fhir_provenance', ignored: 'current_stage,results' },
   { table: 'biomarker_values', views: 'Observation=fhir_observation', ignored: '' },
-  { table: 'model_registry', views: 'Device=fhir_device', ignored: '' },
+  { table: 'model_registry', views: 'Device=fhir_device', ignored: 'config,model_path' },
   { table: 'organizations', views: 'Organization=fhir_organization', ignored: 'settings,subscription_tier' },
 ];
 
@@ -243,6 +243,7 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
         END IF;
         -- An explicit bump (a part of the resource changed) is a version even when no column of ours did.
         IF NEW.version_id = OLD.version_id AND (to_jsonb(NEW) - ignored) = (to_jsonb(OLD) - ignored) THEN
+          NEW.version_at := OLD.version_at; -- the version columns are the database's, not the writer's
           RETURN NEW;
         END IF;
         -- A row this transaction already wrote is the version in the making: one transaction, one version.
@@ -250,11 +251,20 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
           INTO written_now USING OLD.id;
         IF written_now THEN
           NEW.version_id := OLD.version_id;
+          NEW.version_at := OLD.version_at;
           RETURN NEW;
         END IF;
         PERFORM archive_resource(TG_ARGV[0], OLD.id, OLD.version_id, false);
         NEW.version_id := OLD.version_id + 1;
         NEW.version_at := clock_timestamp();
+        RETURN NEW;
+      END $$;
+
+      -- A new row is version 1, whatever the writer put in the version columns.
+      CREATE FUNCTION version_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.version_id := 1;
+        NEW.version_at := NULL;
         RETURN NEW;
       END $$;
 
@@ -352,6 +362,7 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
     for (const { table, views, ignored } of VERSIONED) {
       await q.query(`CREATE TRIGGER ${table}_record_version BEFORE UPDATE OR DELETE ON ${table}
                      FOR EACH ROW EXECUTE FUNCTION record_version('${views}', '${ignored}')`);
+      await q.query(`CREATE TRIGGER ${table}_version_on_insert BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION version_on_insert()`);
     }
     for (const { table, parent, column } of PARTS) {
       await q.query(`CREATE TRIGGER ${table}_bump_version BEFORE INSERT OR UPDATE OR DELETE ON ${table}
@@ -431,7 +442,10 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       DROP TRIGGER biomarker_values_bump_version ON biomarker_values;
     `);
     for (const { table } of PARTS) await q.query(`DROP TRIGGER ${table}_bump_version ON ${table}`);
-    for (const { table } of VERSIONED) await q.query(`DROP TRIGGER ${table}_record_version ON ${table}`);
+    for (const { table } of VERSIONED) {
+      await q.query(`DROP TRIGGER ${table}_record_version ON ${table}`);
+      await q.query(`DROP TRIGGER ${table}_version_on_insert ON ${table}`);
+    }
     await q.query(`
       CREATE OR REPLACE FUNCTION biomarker_values_copy_owner() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
@@ -467,6 +481,7 @@ export class ResourceVersions1767225600006 implements MigrationInterface {
       DROP FUNCTION assessments_archive_observations();
       DROP FUNCTION bump_parent_version();
       DROP FUNCTION record_version();
+      DROP FUNCTION version_on_insert();
       DROP FUNCTION archive_resource(TEXT, UUID, INT, BOOLEAN);
     `);
     for (const name of Object.keys(VIEWS).reverse()) await q.query(`DROP VIEW ${name}`);

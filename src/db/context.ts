@@ -63,7 +63,9 @@ export async function withDbContext<T>(
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query(`BEGIN; SELECT ${params.map((value, i) => `set_config('${SETTINGS[i]}', '${value}', true)`).join(', ')}`);
+    await runner.query(
+      `BEGIN; SELECT ${params.map((value, i) => `set_config('${SETTINGS[i]}', '${value}', true)`).join(', ')}, set_config('statement_timeout', '${REQUEST_STATEMENT_TIMEOUT}', true)`,
+    );
     // Tell TypeORM, so that an entity save inside the work joins this transaction instead of opening
     // (and committing) one of its own.
     const state = runner as unknown as { isTransactionActive: boolean };
@@ -83,6 +85,9 @@ export async function withDbContext<T>(
     await runner.release();
   }
 }
+
+/** No statement of a request may hold a connection longer than this. */
+const REQUEST_STATEMENT_TIMEOUT = '30s';
 
 /** The settings withDbContext sets, in the order of its parameters. */
 const SETTINGS = ['role', 'app.current_user_id', 'app.current_org_id', 'app.user_role', 'app.patient_id', 'app.all_orgs'];

@@ -8,6 +8,15 @@ interface NamedQueryClient {
 const names = new Map<string, string>();
 
 /**
+ * Named statements live as long as their connection. Only small, common shapes are named (a search
+ * with hundreds of alternatives is not), and at most MAX_PER_CONNECTION per connection: beyond that a
+ * statement runs unnamed, so no client can make a session hold an unbounded number of plans.
+ */
+const MAX_VALUES_NAMED = 32;
+const MAX_PER_CONNECTION = 200;
+const preparedOn = new WeakMap<object, Set<string>>();
+
+/**
  * DataSources whose pooled connections are separate Postgres sessions (a server, Neon). Embedded PGlite
  * serves every connection from ONE session, where a name prepared by one connection already exists
  * for the next: there statements stay unnamed.
@@ -37,6 +46,14 @@ function statementName(text: string): string {
 export async function preparedQuery<Row>(tx: EntityManager, text: string, values: readonly unknown[]): Promise<Row[]> {
   const client = (tx.queryRunner as unknown as { databaseConnection?: NamedQueryClient } | undefined)?.databaseConnection;
   if (!separateSessions.has(tx.connection) || !client || typeof client.query !== 'function') return tx.query(text, values as unknown[]);
-  const result = await client.query({ name: statementName(text), text, values: values as unknown[] });
+  if (values.length > MAX_VALUES_NAMED) return tx.query(text, values as unknown[]);
+  const name = statementName(text);
+  let prepared = preparedOn.get(client);
+  if (!prepared) preparedOn.set(client, (prepared = new Set()));
+  if (!prepared.has(name)) {
+    if (prepared.size >= MAX_PER_CONNECTION) return tx.query(text, values as unknown[]);
+    prepared.add(name);
+  }
+  const result = await client.query({ name, text, values: values as unknown[] });
   return result.rows as Row[];
 }

@@ -41,7 +41,8 @@ function adapt(route: Route, deps: FhirDeps): RequestHandler {
 
 /** URL parameters, then (POST _search) the form body's: FHIR applies both. */
 function queryOf(req: Request): Record<string, string[]> {
-  const query: Record<string, string[]> = {};
+  // No prototype: a parameter named constructor or __proto__ is just a (unknown) parameter.
+  const query: Record<string, string[]> = Object.create(null);
   const add = (raw: string) => {
     for (const [name, value] of new URLSearchParams(raw)) (query[name] ??= []).push(value);
   };

@@ -36,7 +36,7 @@ export function accessPredicate(params: SqlParams, def: ResourceDefinition, acce
 
 function scopeFilterPredicate(params: SqlParams, def: ResourceDefinition, filter: ScopeFilter): string {
   const [name, modifier] = filter.name.split(':');
-  const parameter = def.parameters[name];
+  const parameter = Object.hasOwn(def.parameters, name) ? def.parameters[name] : undefined;
   if (!parameter) return 'FALSE';
   const mark = params.values.length;
   try {

@@ -4,7 +4,7 @@ import { UUID } from '../db/context';
 import { preparedQuery } from '../db/prepared';
 import { accessPredicate } from './access';
 import { ROW, type ResourceDefinition } from './definition';
-import { and, or, SqlParams } from './sql';
+import { and, SqlParams } from './sql';
 
 /** One version: its projection (the view row as JSON; null for a deletion tombstone). */
 export interface VersionRow {
@@ -16,20 +16,24 @@ export interface VersionRow {
 }
 
 /**
- * The reach over archived versions of a resource that has no live row any more (hard-deleted): the
- * tenant and compartment recorded with each version. Granular scope filters cannot be evaluated
- * without the resource, so such tokens do not see these.
+ * An archived version as its view row (`r`), so that the caller's reach (tenant, compartment, granular
+ * scope filters) is judged on the version's own content; a deletion tombstone is judged by the version
+ * it ended.
  */
-function archivedOnlyPredicate(params: SqlParams, def: ResourceDefinition, access: RowAccess): string {
-  if (access.alternatives.some((alt) => alt.filters.length > 0)) return 'FALSE';
-  const ofPatient = def.tenancy === 'patient';
-  const parts: string[] = [];
-  if (ofPatient && access.compartment !== null) parts.push(`h.patient_id = ${params.add(access.compartment)}::uuid`);
-  else if (def.tenancy !== 'shared' && !access.allOrganizations) {
-    parts.push(access.organizationId === null ? 'FALSE' : `h.organization_id = ${params.add(access.organizationId)}::uuid`);
-  }
-  parts.push(or(access.alternatives.map((alt) => (!ofPatient || alt.patientId === null ? 'TRUE' : `h.patient_id = ${params.add(alt.patientId)}::uuid`))));
-  return and(parts);
+function archivedRow(def: ResourceDefinition): string {
+  return `resource_history h CROSS JOIN LATERAL jsonb_populate_record(NULL::${def.view}, COALESCE(h.projection,
+    (SELECT p.projection FROM resource_history p
+      WHERE p.resource_type = h.resource_type AND p.resource_id = h.resource_id AND p.version_id = h.version_id - 1))) r`;
+}
+
+/**
+ * Archived versions are shown only for a resource the caller can still reach, or one deleted outright
+ * (a tombstone): a resource that left the caller's reach (moved to another organization or patient,
+ * no longer of this type) shows nothing of its past either.
+ */
+function resourceGate(params: SqlParams, def: ResourceDefinition, access: RowAccess, id: string): string {
+  return `(EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = ${id} AND ${accessPredicate(params, def, access)})
+           OR EXISTS (SELECT 1 FROM resource_history t WHERE t.resource_type = h.resource_type AND t.resource_id = ${id} AND t.projection IS NULL))`;
 }
 
 /**
@@ -55,15 +59,15 @@ export async function instanceVersions(
     return parts.length ? ` AND ${and(parts)}` : '';
   };
   const typeParam = params.add(def.type);
-  const archiveReach = `(EXISTS (SELECT 1 FROM ${def.view} r WHERE ${live}) OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = ${idParam}::uuid) AND ${archivedOnlyPredicate(params, def, access)}))`;
   const sql = `
     SELECT * FROM (
       SELECT r.id, r.version_id, r.last_updated::text AS last_updated, r.deleted_at IS NOT NULL AS deleted, to_jsonb(r) AS projection
         FROM ${def.view} r WHERE ${live}${filters('r.')}
       UNION ALL
       SELECT h.resource_id, h.version_id, h.last_updated::text, h.deleted, h.projection
-        FROM resource_history h
-       WHERE h.resource_type = ${typeParam} AND h.resource_id = ${idParam}::uuid AND ${archiveReach}${filters('h.')}
+        FROM ${archivedRow(def)}
+       WHERE h.resource_type = ${typeParam} AND h.resource_id = ${idParam}::uuid
+         AND ${accessPredicate(params, def, access)} AND ${resourceGate(params, def, access, `${idParam}::uuid`)}${filters('h.')}
     ) v ORDER BY version_id DESC LIMIT ${params.add(opts.limit + 1)}`;
   return preparedQuery<VersionRow>(tx, sql, params.values);
 }
@@ -96,10 +100,9 @@ export async function typeVersions(
         FROM ${def.view} r WHERE ${liveReach}${since('r.')}
       UNION ALL
       SELECT h.resource_id, h.version_id, h.last_updated, h.deleted, h.projection
-        FROM resource_history h
+        FROM ${archivedRow(def)}
        WHERE h.resource_type = ${typeParam}${since('h.')}
-         AND (EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = h.resource_id AND ${accessPredicate(params, def, access)})
-              OR (NOT EXISTS (SELECT 1 FROM ${def.view} r WHERE ${ROW.id} = h.resource_id) AND ${archivedOnlyPredicate(params, def, access)}))
+         AND ${accessPredicate(params, def, access)} AND ${resourceGate(params, def, access, 'h.resource_id')}
     ) v ${position}
     ORDER BY v.ts DESC, v.id ASC, v.version_id DESC LIMIT ${params.add(opts.limit + 1)}`;
   return preparedQuery<VersionRow>(tx, sql, params.values);

@@ -1,6 +1,7 @@
 import type { ResourceDefinition } from './definition';
 import { InvalidSearch } from './errors';
 import { filterPredicate, type Filter } from './parameters';
+import { splitOr } from './parameters/token';
 import { SqlParams } from './sql';
 
 export const DEFAULT_COUNT = 50;
@@ -31,6 +32,9 @@ export interface SearchRequest {
 export type Definitions = ReadonlyMap<string, ResourceDefinition>;
 
 const IGNORED = new Set(['_format', '_pretty']);
+/** Bounds on one search: beyond them a search is an attack on the planner, not a question. */
+export const MAX_PARAMETERS = 64;
+export const MAX_VALUES = 100;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
@@ -51,6 +55,10 @@ export function parseSearch(def: ResourceDefinition, definitions: Definitions, q
   const revinclude: { type: string; param: string }[] = [];
   let cursor: string | null = null;
 
+  const occurrences = Object.entries(query).reduce((n, [key, values]) => n + (IGNORED.has(key) ? 0 : values.length), 0);
+  if (occurrences > MAX_PARAMETERS) {
+    throw new InvalidSearch(`A search takes at most ${MAX_PARAMETERS} parameters; this one has ${occurrences}`, Object.keys(query)[0] ?? '_count');
+  }
   for (const [key, values] of Object.entries(query)) {
     if (IGNORED.has(key)) continue;
     for (const value of values) {
@@ -95,7 +103,11 @@ export function parseSearch(def: ResourceDefinition, definitions: Definitions, q
       }
     }
   }
-  used.push(['_count', String(count)]);
+  // _sort, _total, _summary and _elements take their last value: the self link shows only that one.
+  const single = new Set(['_sort', '_total', '_summary', '_elements']);
+  const shown = used.filter(([key], i) => !single.has(key) || !used.slice(i + 1).some(([later]) => later === key));
+  used.length = 0;
+  used.push(...shown, ['_count', String(count)]);
   return { filters, sort, count, total, summary, elements, include, revinclude, cursor, used };
 }
 
@@ -103,12 +115,13 @@ function parseFilter(def: ResourceDefinition, key: string, value: string, base: 
   const colon = key.indexOf(':');
   const name = colon < 0 ? key : key.slice(0, colon);
   const modifier = colon < 0 ? null : key.slice(colon + 1);
-  const parameter = def.parameters[name];
+  const parameter = Object.hasOwn(def.parameters, name) ? def.parameters[name] : undefined;
   if (!parameter) {
     const known = Object.keys(def.parameters).join(', ');
     throw new InvalidSearch(`Unknown search parameter ${name} for ${def.type}; supported: ${known}, and _count, _sort, _total, _summary, _elements, _include, _revinclude`, key);
   }
   if (value === '') throw new InvalidSearch(`Search parameter ${key} has an empty value`, key);
+  if (splitOr(value).length > MAX_VALUES) throw new InvalidSearch(`${key} lists more than ${MAX_VALUES} alternatives`, key);
   const filter = { name, modifier, value };
   // Compiled once here only to reject a malformed value before any database work.
   filterPredicate(new SqlParams(), parameter, filter, base);
@@ -124,7 +137,7 @@ function parseSort(def: ResourceDefinition, value: string): { key: string; desce
   return value.split(',').map((raw) => {
     const descending = raw.startsWith('-');
     const key = descending ? raw.slice(1) : raw;
-    if (!def.sorts[key]) throw new InvalidSearch(`_sort=${raw} is not supported for ${def.type}; sort by ${Object.keys(def.sorts).join(', ')} (prefix - for descending)`, '_sort');
+    if (!Object.hasOwn(def.sorts, key)) throw new InvalidSearch(`_sort=${raw} is not supported for ${def.type}; sort by ${Object.keys(def.sorts).join(', ')} (prefix - for descending)`, '_sort');
     return { key, descending };
   });
 }
@@ -138,7 +151,7 @@ function parseElements(value: string): string[] {
 function parseInclude(def: ResourceDefinition, value: string): string {
   const [type, param, target, ...rest] = value.split(':');
   if (value === '*') return '*';
-  if (rest.length || type !== def.type || !param || !def.includes[param] || (target !== undefined && target !== def.includes[param].target)) {
+  if (rest.length || type !== def.type || !param || !Object.hasOwn(def.includes, param) || (target !== undefined && target !== def.includes[param].target)) {
     const known = Object.keys(def.includes).map((p) => `${def.type}:${p}`);
     throw new InvalidSearch(`_include=${value} is not supported; ${def.type} supports ${known.length ? known.join(', ') : 'no includes'}`, '_include');
   }
@@ -148,7 +161,7 @@ function parseInclude(def: ResourceDefinition, value: string): string {
 function parseRevinclude(def: ResourceDefinition, definitions: Definitions, value: string): { type: string; param: string } {
   const [type, param, target, ...rest] = value.split(':');
   const source = definitions.get(type);
-  const parameter = source?.parameters[param];
+  const parameter = source && Object.hasOwn(source.parameters, param) ? source.parameters[param] : undefined;
   if (rest.length || !parameter || parameter.type !== 'reference' || !parameter.targets.includes(target ?? def.type) || (target !== undefined && target !== def.type)) {
     throw new InvalidSearch(`_revinclude=${value} is not supported for ${def.type}; use a reference parameter that points at ${def.type}, e.g. Provenance:target`, '_revinclude');
   }

@@ -202,9 +202,11 @@ async function addEdgeCases(tx: EntityManager): Promise<void> {
     `SELECT id FROM assessments WHERE status = 'completed' AND NOT requires_review AND deleted_at IS NULL ORDER BY id LIMIT 2`,
   );
   await tx.query(`UPDATE assessments SET requires_review = TRUE, review_reason = 'edge case: second read requested' WHERE id = $1`, [completed[0].id]);
-  // A server clock has microseconds (PGlite's has milliseconds): give the new version some. version_at is
-  // bookkeeping, so setting it alone records no further version.
+  // A server clock has microseconds (PGlite's has milliseconds): give the new version some. The version
+  // columns belong to the record_version trigger (a writer cannot set them), so it steps aside for this.
+  await tx.query(`ALTER TABLE assessments DISABLE TRIGGER assessments_record_version`);
   await tx.query(`UPDATE assessments SET version_at = date_trunc('milliseconds', version_at) + interval '987 microseconds' WHERE id = $1`, [completed[0].id]);
+  await tx.query(`ALTER TABLE assessments ENABLE TRIGGER assessments_record_version`);
   await tx.query(`UPDATE assessments SET deleted_at = clock_timestamp() WHERE id = $1`, [completed[1].id]);
   await tx.query(`UPDATE model_registry SET is_active = FALSE, deprecated_at = clock_timestamp() WHERE pipeline_type = 'speech'`);
   await tx.query(

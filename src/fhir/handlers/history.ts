@@ -4,12 +4,12 @@ import { decodeCursor, encodeCursor } from '../../search/cursor';
 import type { ResourceDefinition } from '../../search/definition';
 import { InvalidSearch } from '../../search/errors';
 import { instanceVersions, typeVersions, type VersionRow } from '../../search/history';
-import { parseDateRange } from '../../search/parameters/date';
+import { parseDateRange, timestampText } from '../../search/parameters/date';
 import { DEFAULT_COUNT, MAX_COUNT } from '../../search/request';
 import { historyBundle, type HistoryVersion } from '../bundle';
 import type { FhirRequest, Handler } from '../interaction';
 import { notFound } from '../outcomes';
-import { isLenient } from './search';
+import { cursorBinding, isLenient } from './search';
 
 interface HistoryParams {
   since: string | null;
@@ -27,7 +27,7 @@ function historyParams(req: FhirRequest): HistoryParams {
         if (name === '_since') {
           const range = /T/.test(value) ? parseDateRange(value) : null;
           if (!range) throw new InvalidSearch(`_since must be an instant such as 2026-01-01T00:00:00Z, not ${value}`, '_since');
-          out.since = new Date(range.start).toISOString();
+          out.since = timestampText(range.start);
           out.used.push([name, value]);
         } else if (name === '_count') {
           if (!/^\d{1,9}$/.test(value)) throw new InvalidSearch(`_count must be a whole number from 0 to ${MAX_COUNT}`, '_count');
@@ -62,10 +62,11 @@ export function instanceHistoryHandler(def: ResourceDefinition): Handler {
     const params = historyParams(req);
     const base = `${deps.config.publicBaseUrl}/fhir`;
     const key = `${def.type}/${id}/_history?${new URLSearchParams(params.used)}`;
+    const binding = cursorBinding(key, access);
     const keys = await deps.auth.keyring();
     let beforeVersion: number | null = null;
     if (params.cursor !== null) {
-      const [v] = decodeCursor(keys.secret, key, params.cursor);
+      const [v] = decodeCursor(keys.secret, binding, params.cursor);
       if (typeof v !== 'number') throw new InvalidSearch('_cursor is not valid', '_cursor');
       beforeVersion = v;
     }
@@ -75,7 +76,8 @@ export function instanceHistoryHandler(def: ResourceDefinition): Handler {
     if (rows.length === 0 && beforeVersion === null && params.since === null) throw notFound(`${def.type}/${id} is not known`);
     const page = rows.slice(0, params.count);
     const self = `${base}/${key}`;
-    const next = rows.length > params.count ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, key, [page.at(-1)!.version_id]))}` : undefined;
+    const last = page.at(-1);
+    const next = rows.length > params.count && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, binding, [last.version_id]))}` : undefined;
     return { status: 200, body: historyBundle(base, toVersions(def, page, deps.config.canonicalBase), { self, next }) };
   };
 }
@@ -88,10 +90,11 @@ export function typeHistoryHandler(def: ResourceDefinition): Handler {
     const params = historyParams(req);
     const base = `${deps.config.publicBaseUrl}/fhir`;
     const key = `${def.type}/_history?${new URLSearchParams(params.used)}`;
+    const binding = cursorBinding(key, access);
     const keys = await deps.auth.keyring();
     let after: [string, string, number] | null = null;
     if (params.cursor !== null) {
-      const position = decodeCursor(keys.secret, key, params.cursor);
+      const position = decodeCursor(keys.secret, binding, params.cursor);
       const [time, id, version] = position;
       if (typeof time !== 'string' || typeof id !== 'string' || !UUID.test(id) || typeof version !== 'number') throw new InvalidSearch('_cursor is not valid', '_cursor');
       after = [time, id, version];
@@ -102,7 +105,7 @@ export function typeHistoryHandler(def: ResourceDefinition): Handler {
     const page = rows.slice(0, params.count);
     const self = `${base}/${key}`;
     const last = page.at(-1);
-    const next = rows.length > params.count && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, key, [last.last_updated, last.id, last.version_id]))}` : undefined;
+    const next = rows.length > params.count && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, binding, [last.last_updated, last.id, last.version_id]))}` : undefined;
     return { status: 200, body: historyBundle(base, toVersions(def, page, deps.config.canonicalBase), { self, next }) };
   };
 }

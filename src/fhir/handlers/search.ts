@@ -1,4 +1,4 @@
-import { dbIdentity, rowAccess } from '../../auth/access';
+import { dbIdentity, rowAccess, type AccessContext } from '../../auth/access';
 import { withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
 import type { ResourceDefinition } from '../../search/definition';
@@ -11,6 +11,13 @@ import { subset } from '../subset';
 import { loadIncludes } from './includes';
 
 export { DEFAULT_COUNT, MAX_COUNT } from '../../search/request';
+
+/**
+ * What a cursor is bound to besides its search: the caller. A next link handed to (or stolen by) another
+ * client, user or organization is refused rather than resumed from a position it could not have reached.
+ */
+export const cursorBinding = (search: string, access: AccessContext): string =>
+  [search, access.kind, access.clientId ?? '', access.subject, access.organizationId ?? '*', access.patientId ?? ''].join('\u0000');
 
 export const isLenient = (req: FhirRequest): boolean => /(^|[;,\s])handling\s*=\s*lenient\b/i.test(String(req.headers.prefer ?? ''));
 
@@ -25,7 +32,7 @@ export function searchHandler(def: ResourceDefinition, definitions: Definitions)
     const base = `${deps.config.publicBaseUrl}/fhir`;
     const search = parseSearch(def, definitions, req.query, isLenient(req), base);
     const query = new URLSearchParams(search.used as [string, string][]).toString();
-    const searchKey = `${def.type}?${query}`;
+    const searchKey = cursorBinding(`${def.type}?${query}`, access);
     const keys = await deps.auth.keyring();
     const columns = sortColumns(def, search.sort);
     let after: (string | null)[] | null = null;
@@ -52,8 +59,10 @@ export function searchHandler(def: ResourceDefinition, definitions: Definitions)
       return { total, matches, included, next: page.more ? page.rows.at(-1)!.sort__ : null };
     });
 
-    const self = `${base}/${def.type}?${query}`;
-    const next = result.next ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, searchKey, result.next))}` : undefined;
+    const first = `${base}/${def.type}?${query}`;
+    // The self link names this page: the first page's URL plus the cursor that led here.
+    const self = search.cursor === null ? first : `${first}&_cursor=${encodeURIComponent(search.cursor)}`;
+    const next = result.next ? `${first}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, searchKey, result.next))}` : undefined;
     const matches = result.matches.map((r) => subset(r, search.summary, search.elements, def.summary));
     return { status: 200, body: searchset(base, matches, result.included, { self, next }, result.total) };
   };

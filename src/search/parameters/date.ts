@@ -30,6 +30,7 @@ export function parseDateRange(value: string): DateRange | null {
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
   const year = Number(y);
+  if (year < 1) return null; // there is no year 0
   const month = mo === undefined ? 1 : Number(mo);
   const day = d === undefined ? 1 : Number(d);
   if (month < 1 || month > 12 || day < 1 || day > utc(year, month, 0).getUTCDate()) return null;
@@ -53,6 +54,16 @@ export function parseDateRange(value: string): DateRange | null {
   else if (frac === undefined) end = start + 1_000;
   else end = start + Math.max(1, 10 ** (3 - Math.min(frac.length, 3)));
   return { start, end };
+}
+
+const MIN_MS = utc(1, 0, 1).getTime();
+const MAX_MS = utc(10000, 0, 1).getTime();
+
+/** An instant as Postgres reads it; beyond the years 1-9999 (offsets, ap's slack) it is -infinity/infinity. */
+export function timestampText(ms: number): string {
+  if (ms < MIN_MS) return '-infinity';
+  if (ms >= MAX_MS) return 'infinity';
+  return new Date(ms).toISOString();
 }
 
 /** Date.UTC without its quirk of reading years 0-99 as 1900-1999. */
@@ -87,7 +98,7 @@ export function datePredicate(params: SqlParams, name: string, parameter: DatePa
 }
 
 function rangePredicate(params: SqlParams, parameter: DateParameter, prefix: Prefix, range: DateRange, now: number): string {
-  const bound = (ms: number) => `${params.add(new Date(ms).toISOString())}::timestamptz`;
+  const bound = (ms: number) => `${params.add(timestampText(ms))}::timestamptz`;
   // Target interval [ts, te): an instant is a point (te = ts, inclusive); a day runs to the next midnight UTC.
   const ts = parameter.precision === 'day' ? `((${parameter.column})::date::timestamp AT TIME ZONE 'UTC')` : `(${parameter.column})`;
   const point = parameter.precision === 'instant';
