@@ -1,7 +1,6 @@
 import { deviceType, PIPELINE_TYPES } from '../../../mappings/codes';
 import { toDevice, type DeviceRow } from '../../../mappings/device';
-import { ROW, type ResourceDefinition } from '../definition';
-import { unescapeValue } from '../parameters/token';
+import type { ResourceDefinition } from '../definition';
 import { codedColumnPredicate, commonParameters, lastUpdatedSort } from './common';
 
 /** Device <- fhir_device: the AI models of the model registry (AI Transparency "AI Device"). */
@@ -23,7 +22,7 @@ export function deviceDefinition(canonicalBase: string): ResourceDefinition<Devi
         type: 'token',
         description: 'The model version (a MediLens search parameter: Device has none in R4)',
         definition: `${canonicalBase}/SearchParameter/Device-version`,
-        where: (params, token) => (token.system === undefined && token.code !== null ? `r.version = ${params.add(unescapeValue(token.code))}` : 'FALSE'),
+        where: (params, token) => (token.system === undefined && token.code !== null ? `r.version = ${params.add(token.code)}` : 'FALSE'),
       },
     },
     sorts: { _lastUpdated: lastUpdatedSort },
