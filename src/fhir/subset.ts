@@ -1,7 +1,8 @@
 import type { FhirResource } from 'fhir/r4';
+import { V3_OBSERVATION_VALUE } from '../../mappings/codes';
 import type { Summary } from '../search/request';
 
-const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED', display: 'subsetted' };
+const SUBSETTED = { system: V3_OBSERVATION_VALUE, code: 'SUBSETTED', display: 'subsetted' };
 const ALWAYS = new Set(['resourceType', 'id', 'meta']);
 
 /**

@@ -97,6 +97,5 @@ export const ROW = {
   organization: 'r.organization_id',
   patient: 'r.patient_id',
   deleted: 'r.deleted_at',
-  version: 'r.version_id',
   lastUpdated: 'r.last_updated',
 } as const;

@@ -79,7 +79,7 @@ export async function searchPage<Row>(
   access: RowAccess,
   filters: readonly Filter[],
   columns: readonly SortColumn[],
-  after: readonly (string | null)[] | null,
+  after: readonly unknown[] | null,
   count: number,
   base: string,
 ): Promise<{ rows: (Row & { sort__: (string | null)[] })[]; more: boolean }> {
@@ -98,8 +98,9 @@ export async function searchPage<Row>(
 }
 
 /** Rows strictly after `after` in the order of `columns` (NULLS LAST both ways). */
-function keysetPredicate(params: SqlParams, columns: readonly SortColumn[], after: readonly (string | null)[]): string {
-  if (after.length !== columns.length || typeof after.at(-1) !== 'string' || !UUID.test(after.at(-1) as string)) {
+function keysetPredicate(params: SqlParams, columns: readonly SortColumn[], after: readonly unknown[]): string {
+  const valid = after.length === columns.length && after.every((v) => v === null || typeof v === 'string');
+  if (!valid || typeof after.at(-1) !== 'string' || !UUID.test(after.at(-1) as string)) {
     throw new InvalidSearch('_cursor is not valid for this search', '_cursor');
   }
   const value = (i: number) => `${params.add(after[i])}::${columns[i].sqlType}`;
