@@ -20,6 +20,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** An external identity provider whose user tokens the gateway accepts (null: only its own tokens). */
   externalAuth: ExternalAuthConfig | null;
+  /** Largest request body accepted (413 beyond it). */
+  maxBodyBytes: number;
 }
 
 export interface ExternalAuthConfig {
@@ -132,6 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     demoData: boolean(env, 'DEMO_DATA', database.kind === 'embedded'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
     externalAuth: externalAuthConfig(env, publicBaseUrl),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }
 

@@ -14,13 +14,17 @@ export class OutcomeError extends Error {
     readonly diagnostics: string,
     readonly expression?: string[],
     readonly headers: Record<string, string> = {},
+    /** Further issues (a validation reports every problem it found, not only the first). */
+    readonly more: readonly OperationOutcomeIssue[] = [],
   ) {
     super(diagnostics);
     this.name = 'OutcomeError';
   }
 
   toOperationOutcome(): OperationOutcome {
-    return operationOutcome(this.status >= 500 ? 'fatal' : 'error', this.code, this.diagnostics, this.expression);
+    const outcome = operationOutcome(this.status >= 500 ? 'fatal' : 'error', this.code, this.diagnostics, this.expression);
+    outcome.issue.push(...this.more);
+    return outcome;
   }
 }
 
@@ -37,6 +41,32 @@ export function operationOutcome(
 }
 
 export const badRequest = (diagnostics: string, expression?: string[]) => new OutcomeError(400, 'invalid', diagnostics, expression);
+/** A resource that breaks FHIR or MediLens rules (a CHECK range, a binding the mapping needs): every issue found. */
+export function unprocessable(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
+  const [first, ...rest] = issues;
+  return new OutcomeError(
+    422,
+    'processing',
+    first.diagnostics,
+    first.expression,
+    {},
+    rest.map((i) => ({ severity: 'error', code: 'processing', diagnostics: i.diagnostics, ...(i.expression?.length ? { expression: i.expression } : {}) })),
+  );
+}
+/** A request that does not parse as FHIR (wrong types, unknown elements): every issue found. */
+export function invalidResource(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
+  const [first, ...rest] = issues;
+  return new OutcomeError(
+    400,
+    'structure',
+    first.diagnostics,
+    first.expression,
+    {},
+    rest.map((i) => ({ severity: 'error', code: 'structure', diagnostics: i.diagnostics, ...(i.expression?.length ? { expression: i.expression } : {}) })),
+  );
+}
+export const conflict = (diagnostics: string, expression?: string[]) => new OutcomeError(409, 'conflict', diagnostics, expression);
+export const preconditionFailed = (diagnostics: string) => new OutcomeError(412, 'conflict', diagnostics);
 export const notFound = (diagnostics = 'Not found') => new OutcomeError(404, 'not-found', diagnostics);
 export const gone = (diagnostics = 'Deleted') => new OutcomeError(410, 'deleted', diagnostics);
 export const notAcceptable = (diagnostics: string) => new OutcomeError(406, 'not-supported', diagnostics);
