@@ -83,6 +83,10 @@ export class User {
   @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null;
 
+  /** Elements of a hospital-pushed Patient that no column holds, kept as sent (PatientWrites migration). */
+  @Column({ name: 'fhir_kept', type: 'jsonb', nullable: true })
+  fhirKept: Record<string, unknown> | null;
+
   // A plain column, not @DeleteDateColumn: soft-deleted rows must stay loadable (FHIR answers 410 Gone for them).
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;

@@ -43,3 +43,9 @@ export function versionMeta(row: ViewRow): Meta {
 export function extensionUrl(ctx: MappingContext, name: string): string {
   return `${ctx.canonicalBase}/StructureDefinition/${name}`;
 }
+
+/** Why a resource cannot be stored as MediLens rows: what is wrong, and where (FHIRPath). */
+export interface MappingIssue {
+  readonly diagnostics: string;
+  readonly expression: string[];
+}

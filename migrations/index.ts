@@ -5,6 +5,7 @@ import { Analytics1767225600003 } from './1767225600003-Analytics';
 import { RowLevelSecurity1767225600004 } from './1767225600004-RowLevelSecurity';
 import { AuthorizationServer1767225600005 } from './1767225600005-AuthorizationServer';
 import { ResourceVersions1767225600006 } from './1767225600006-ResourceVersions';
+import { PatientWrites1767225600007 } from './1767225600007-PatientWrites';
 
 /** In order. The gateway, the CLI and ormconfig.ts all run exactly this list. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   RowLevelSecurity1767225600004,
   AuthorizationServer1767225600005,
   ResourceVersions1767225600006,
+  PatientWrites1767225600007,
 ];
