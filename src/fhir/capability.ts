@@ -41,7 +41,10 @@ export function capabilityStatement(
       interaction: interactions.map((code) => ({ code })),
       versioning: 'versioned' as const,
       readHistory: true,
-      updateCreate: false,
+      updateCreate: interactions.includes('update') && interactions.includes('create'),
+      ...(interactions.includes('create') ? { conditionalCreate: true } : {}),
+      ...(interactions.includes('update') ? { conditionalUpdate: true } : {}),
+      ...(interactions.includes('delete') ? { conditionalDelete: 'not-supported' as const } : {}),
       ...(searchable
         ? {
             searchInclude: Object.entries(def.includes).map(([name, inc]) => `${def.type}:${name}:${inc.target}`),
@@ -71,7 +74,7 @@ export function capabilityStatement(
     implementation: { description: 'MediLens FHIR Gateway', url: `${publicBaseUrl}/fhir` },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    patchFormat: [],
+    patchFormat: routes.some((r) => r.body === 'json-patch') ? ['application/json-patch+json'] : [],
     rest: [
       {
         mode: 'server',
@@ -97,7 +100,13 @@ export function capabilityStatement(
           ],
         },
         resource: resources,
+        ...systemInteractions(routes),
       },
     ],
   };
+}
+
+/** POST [base] takes transaction and batch Bundles (one route); FHIR allows no empty array, so none without it. */
+function systemInteractions(routes: readonly Route[]): { interaction?: { code: 'transaction' | 'batch' }[] } {
+  return routes.some((r) => r.interaction === 'transaction') ? { interaction: [{ code: 'transaction' }, { code: 'batch' }] } : {};
 }

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AccessDenied, Unauthenticated } from '../auth/errors';
 import { InvalidSearch } from '../search/errors';
 import { loggable } from '../logging';
-import { OutcomeError, badRequest, forbidden, notFound, payloadTooLarge, serverError, unauthorized } from './outcomes';
+import { OutcomeError, badRequest, forbidden, notFound, payloadTooLarge, serverError, unauthorized, unsupportedMediaType } from './outcomes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -25,7 +25,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   res.type(FHIR_JSON).send(JSON.stringify(outcome.toOperationOutcome()));
 };
 
-function toOutcomeError(err: unknown): OutcomeError {
+/** Any error as the OperationOutcome error a client sees (a 500 for anything not a client's mistake). */
+export function toOutcomeError(err: unknown): OutcomeError {
   if (err instanceof OutcomeError) return err;
   if (err instanceof Unauthenticated) return unauthorized(err.reason);
   if (err instanceof AccessDenied) return forbidden(err.message, err.scope);
@@ -35,6 +36,7 @@ function toOutcomeError(err: unknown): OutcomeError {
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     if (e.type === 'entity.too.large') return payloadTooLarge('Request body is larger than the configured limit');
     if (e.type === 'entity.parse.failed') return badRequest('Request body is not valid JSON');
+    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return unsupportedMediaType('Request bodies are accepted in UTF-8, without content encoding');
     if (err instanceof URIError) return badRequest('The request URL is not validly percent-encoded');
     return new OutcomeError(e.status, 'invalid', 'The request could not be processed');
   }

@@ -3,6 +3,7 @@ import type { AccessContext } from '../auth/access';
 import type { AuthServices } from '../auth/services';
 import type { Config } from '../config';
 import type { Database } from '../db/datasource';
+import type { FhirValidator } from '../validation/fhir-validator';
 
 /** What a handler sees of a request: FHIR, not Express. */
 export interface FhirRequest {
@@ -12,6 +13,8 @@ export interface FhirRequest {
   readonly headers: IncomingHttpHeaders;
   /** The caller's access context; null only on public routes. */
   readonly access: AccessContext | null;
+  /** The parsed JSON body of a write; undefined when the request had none. */
+  readonly body?: unknown;
 }
 
 export interface FhirResponse {
@@ -26,12 +29,25 @@ export interface FhirDeps {
   readonly config: Config;
   readonly db: Database;
   readonly auth: AuthServices;
+  readonly validator: FhirValidator;
 }
 
 export type Handler = (req: FhirRequest, deps: FhirDeps) => Promise<FhirResponse>;
 
 /** restful-interaction codes (http://hl7.org/fhir/restful-interaction), as the CapabilityStatement and audit name them. */
-export type RestInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'history-type' | 'create' | 'update' | 'patch' | 'delete' | 'capabilities';
+export type RestInteraction =
+  | 'read'
+  | 'vread'
+  | 'search-type'
+  | 'history-instance'
+  | 'history-type'
+  | 'create'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'capabilities'
+  | 'transaction'
+  | 'batch';
 
 /** One row of the interaction table. */
 export interface Route {
@@ -44,5 +60,7 @@ export interface Route {
   readonly public?: boolean;
   /** Takes its parameters from an application/x-www-form-urlencoded body too (POST _search). */
   readonly form?: boolean;
+  /** Takes a JSON body: a resource (FHIR JSON) or a JSON Patch document. */
+  readonly body?: 'resource' | 'json-patch';
   readonly handler: Handler;
 }

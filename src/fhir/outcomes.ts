@@ -43,7 +43,7 @@ export function operationOutcome(
 export const badRequest = (diagnostics: string, expression?: string[]) => new OutcomeError(400, 'invalid', diagnostics, expression);
 /** A resource that breaks FHIR or MediLens rules (a CHECK range, a binding the mapping needs): every issue found. */
 export function unprocessable(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
-  const [first, ...rest] = issues;
+  const [first = { diagnostics: 'The resource cannot be processed' }, ...rest] = issues;
   return new OutcomeError(
     422,
     'processing',
@@ -55,7 +55,7 @@ export function unprocessable(issues: readonly { diagnostics: string; expression
 }
 /** A request that does not parse as FHIR (wrong types, unknown elements): every issue found. */
 export function invalidResource(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
-  const [first, ...rest] = issues;
+  const [first = { diagnostics: 'The resource is not valid FHIR' }, ...rest] = issues;
   return new OutcomeError(
     400,
     'structure',

@@ -13,6 +13,8 @@ export function fhirRouter(deps: FhirDeps): Router {
     const chain: RequestHandler[] = [negotiate];
     if (!route.public) chain.push(auth);
     if (route.form) chain.push(formBody, express.text({ type: FORM, limit: '1mb' }));
+    if (route.body === 'resource') chain.push(...jsonBody(FHIR_TYPES, deps.config.maxBodyBytes, 'a FHIR resource as application/fhir+json'));
+    if (route.body === 'json-patch') chain.push(...jsonBody(PATCH_TYPES, deps.config.maxBodyBytes, 'a JSON Patch as application/json-patch+json'));
     chain.push(adapt(route, deps));
     router[route.method.toLowerCase() as 'get'](route.path, ...chain);
   }
@@ -26,12 +28,18 @@ function adapt(route: Route, deps: FhirDeps): RequestHandler {
       query: queryOf(req),
       headers: req.headers,
       access: route.public ? null : accessOf(req),
+      body: route.body ? req.body : undefined,
     };
     route
       .handler(fhirReq, deps)
       .then((out) => {
         res.status(out.status);
         for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+        // Prefer: return=minimal: headers only.
+        if (out.body === undefined) {
+          res.end();
+          return;
+        }
         const pretty = fhirReq.query._pretty?.at(-1) === 'true';
         res.type(out.contentType ?? FHIR_JSON).send(JSON.stringify(out.body, null, pretty ? 2 : undefined));
       })
@@ -52,11 +60,30 @@ function queryOf(req: Request): Record<string, string[]> {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+const FHIR_TYPES = ['application/fhir+json', 'application/json'];
+const PATCH_TYPES = ['application/json-patch+json'];
+
+const hasBody = (req: Request): boolean => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+
+/**
+ * A JSON body of one of `types` (media-type parameters such as fhirVersion allowed), at most `limit`
+ * bytes: another media type is a 415, malformed JSON a 400 and a larger body a 413 (the error handler
+ * turns body-parser's errors into OperationOutcomes).
+ */
+function jsonBody(types: string[], limit: number, what: string): RequestHandler[] {
+  const check: RequestHandler = (req, _res, next) => {
+    if (hasBody(req) && !req.is(types)) {
+      next(unsupportedMediaType(`This interaction takes ${what}, not ${req.headers['content-type'] ?? 'a body without Content-Type'}`));
+      return;
+    }
+    next();
+  };
+  return [check, express.json({ type: types, limit, strict: true })];
+}
 
 /** POST _search takes a form (or nothing); any other body is a 415. */
 const formBody: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.is(FORM)) {
+  if (hasBody(req) && !req.is(FORM)) {
     next(unsupportedMediaType(`POST _search takes its parameters as ${FORM}`));
     return;
   }

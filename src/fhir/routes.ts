@@ -6,6 +6,10 @@ import { instanceHistoryHandler, typeHistoryHandler } from './handlers/history';
 import { readHandler, vreadHandler } from './handlers/read';
 import { searchHandler } from './handlers/search';
 import type { Route } from './interaction';
+import type { PatientRow } from '../../mappings/patient';
+import type { ViewRow } from '../search/query';
+import { bundleHandler } from './handlers/bundle';
+import { conditionalUpdateHandler, createHandler, deleteHandler, patchHandler, updateHandler } from './handlers/write';
 
 /** This release: the CapabilityStatement's software.version and date. */
 const RELEASE = { version: '0.2.0', date: '2026-11-27' };
@@ -51,5 +55,27 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
       { method: 'GET', path: `/${t}/:id/_history/:vid`, resourceType: t, interaction: 'vread', handler: vreadHandler(def) },
     );
   }
+  // Hospitals push demographics: Patient is the one type clients write directly. Results arrive as
+  // transaction Bundles (POST /fhir) or native documents (POST /medilens/assessments).
+  const patient = byType.get('Patient') as ResourceDefinition<PatientRow>;
+  routes.push(
+    { method: 'POST', path: '/Patient', resourceType: 'Patient', interaction: 'create', body: 'resource', handler: createHandler(patient) },
+    { method: 'PUT', path: '/Patient', resourceType: 'Patient', interaction: 'update', body: 'resource', handler: conditionalUpdateHandler(patient) },
+    { method: 'PUT', path: '/Patient/:id', resourceType: 'Patient', interaction: 'update', body: 'resource', handler: updateHandler(patient) },
+    { method: 'PATCH', path: '/Patient/:id', resourceType: 'Patient', interaction: 'patch', body: 'json-patch', handler: patchHandler(patient) },
+    { method: 'DELETE', path: '/Patient/:id', resourceType: 'Patient', interaction: 'delete', handler: deleteHandler(patient) },
+    // One row answers both: the Bundle's type says transaction or batch.
+    {
+      method: 'POST',
+      path: '/',
+      interaction: 'transaction',
+      body: 'resource',
+      handler: bundleHandler(() => routes, {
+        patient,
+        report: byType.get('DiagnosticReport') as ResourceDefinition<ViewRow>,
+        observation: byType.get('Observation') as ResourceDefinition<ViewRow>,
+      }),
+    },
+  );
   return { routes, definitions };
 }

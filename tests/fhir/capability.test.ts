@@ -9,6 +9,7 @@ import { openTestDatabase, testBackend, type TestDatabase } from '../support/dat
 import { insertOrganization, insertUser, userWithRole } from '../support/fixtures';
 
 const SERVED = ['Patient', 'Practitioner', 'Observation', 'DiagnosticReport', 'Device', 'Organization', 'Provenance'];
+const PATIENT_WRITES = ['create', 'update', 'patch', 'delete'] as const;
 const INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 'search-type'];
 const RESULT_PARAMETERS = ['_count', '_total', '_summary', '_elements', '_sort'];
 
@@ -86,7 +87,11 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
     expect([...definitions.keys()].sort()).toEqual([...SERVED].sort());
     for (const type of SERVED) {
       const resource = resourceOf(type);
-      expect([type, resource.interaction!.map((i) => i.code).sort()]).toEqual([type, [...INTERACTIONS].sort()]);
+      const expected = type === 'Patient' ? [...INTERACTIONS, ...PATIENT_WRITES] : INTERACTIONS;
+      expect([type, resource.interaction!.map((i) => i.code).sort()]).toEqual([type, [...expected].sort()]);
+      expect([type, resource.updateCreate, resource.conditionalCreate, resource.conditionalUpdate]).toEqual(
+        type === 'Patient' ? [type, true, true, true] : [type, false, undefined, undefined],
+      );
       expect([type, resource.versioning, resource.readHistory]).toEqual([type, 'versioned', true]);
     }
   });
@@ -145,6 +150,7 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
     const wrong: string[] = [];
     for (const resource of statement.rest![0].resource!) {
       for (const { code } of resource.interaction!) {
+        if ((PATIENT_WRITES as readonly string[]).includes(code)) continue; // answered below, with a write token
         const path = paths[code](resource.type, ids[resource.type]);
         const res = await request(app).get(path).auth(token, { type: 'bearer' });
         answers.push(`${code} ${path}`);
@@ -159,21 +165,35 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
     }
     expect(answers).toHaveLength(SERVED.length * INTERACTIONS.length);
     expect(wrong).toEqual([]);
+    // The Patient writes, each on a Patient of its own making.
+    const writer = await backendToken(app, 'cap-writer', await keyClient(db, 'cap-writer', 'system/Patient.cud', ids.Organization), 'system/Patient.cud');
+    const w = (r: request.Test, type = 'application/fhir+json') => r.auth(writer, { type: 'bearer' }).set('Content-Type', type);
+    const created = await w(request(app).post('/fhir/Patient')).send(JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Cap' }] }));
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect((await w(request(app).put(`/fhir/Patient/${id}`)).send(JSON.stringify({ resourceType: 'Patient', id, name: [{ family: 'Cap2' }] }))).status).toBe(200);
+    const patched = await w(request(app).patch(`/fhir/Patient/${id}`), 'application/json-patch+json').send(JSON.stringify([{ op: 'add', path: '/gender', value: 'other' }]));
+    expect([patched.status, patched.body.gender]).toEqual([200, 'other']);
+    expect((await w(request(app).delete(`/fhir/Patient/${id}`))).status).toBe(200);
+    expect(statement.patchFormat).toEqual(['application/json-patch+json']);
+    expect(statement.rest![0].interaction?.map((i) => i.code)).toEqual(['transaction', 'batch']);
     // And POST _search, which the statement documents, answers too.
     const posted = await request(app).post('/fhir/Patient/_search').auth(token, { type: 'bearer' }).type('form').send({ _id: ids.Patient }).expect(200);
     expect(posted.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([ids.Patient]);
   });
 
-  it('claims no interaction it does not have: create, update and delete are not answered', async () => {
+  it('claims no interaction it does not have: other types are not created, updated or deleted directly', async () => {
     const auth = (r: request.Test) => r.auth(token, { type: 'bearer' }).set('Content-Type', 'application/fhir+json');
-    for (const res of [
-      await auth(request(app).post('/fhir/Patient')).send(JSON.stringify({ resourceType: 'Patient' })),
-      await auth(request(app).put(`/fhir/Patient/${ids.Patient}`)).send(JSON.stringify({ resourceType: 'Patient', id: ids.Patient })),
-      await auth(request(app).delete(`/fhir/Patient/${ids.Patient}`)),
-    ]) {
-      expect([404, 405]).toContain(res.status);
-      expect(res.body.resourceType).toBe('OperationOutcome');
+    for (const type of SERVED.filter((t) => t !== 'Patient')) {
+      for (const res of [
+        await auth(request(app).post(`/fhir/${type}`)).send(JSON.stringify({ resourceType: type })),
+        await auth(request(app).put(`/fhir/${type}/${ids[type]}`)).send(JSON.stringify({ resourceType: type, id: ids[type] })),
+        await auth(request(app).delete(`/fhir/${type}/${ids[type]}`)),
+      ]) {
+        expect([type, [404, 405].includes(res.status)]).toEqual([type, true]);
+        expect(res.body.resourceType).toBe('OperationOutcome');
+      }
+      await request(app).get(`/fhir/${type}/${ids[type]}`).auth(token, { type: 'bearer' }).expect(200);
     }
-    await request(app).get(`/fhir/Patient/${ids.Patient}`).auth(token, { type: 'bearer' }).expect(200);
   });
 });

@@ -1,0 +1,116 @@
+import type { EntityManager } from 'typeorm';
+import type { PatientWrite, PushedIdentifier } from '../../mappings/patient';
+
+/**
+ * Another patient of the organization already holds one of these identifiers. The unique key
+ * (organization, system, value) decided it, not a read: the loser of a race learns it here, after
+ * the winner committed, and its whole transaction is rolled back.
+ */
+export class IdentifierTaken extends Error {
+  constructor(readonly identifiers: readonly { system: string; value: string }[]) {
+    super(`identifier ${identifiers.map((i) => `${i.system}|${i.value}`).join(', ')} belongs to another patient`);
+    this.name = 'IdentifierTaken';
+  }
+}
+
+/** The users row of a patient, locked for the rest of the transaction: concurrent writers queue here. */
+export async function lockPatient(tx: EntityManager, id: string): Promise<{ version: number; deleted: boolean } | null> {
+  const rows: { version_id: number; deleted_at: Date | null }[] = await tx.query(
+    `SELECT version_id, deleted_at FROM users WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  return rows[0] ? { version: rows[0].version_id, deleted: rows[0].deleted_at !== null } : null;
+}
+
+export async function insertPatient(tx: EntityManager, id: string, organizationId: string, write: PatientWrite): Promise<void> {
+  const c = write.columns;
+  await tx.query(
+    `INSERT INTO users (id, organization_id, first_name, last_name, email, date_of_birth, gender, is_active, fhir_kept)
+     VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9::jsonb)`,
+    [id, organizationId, c.first_name, c.last_name, c.email, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
+  );
+  if (c.language !== null || c.ethnicity !== null || c.fitzpatrick_type !== null) {
+    await tx.query(`INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type) VALUES ($1, $2, $3, $4)`, [
+      id,
+      c.language,
+      c.ethnicity,
+      c.fitzpatrick_type,
+    ]);
+  }
+  await putIdentifiers(tx, id, organizationId, write.identifiers);
+}
+
+/**
+ * Replaces what a Patient write holds; the organization stays (a patient moves only by MediLens).
+ * Parts first, users last, and only what differs: a part's change bumps the version unless users was
+ * already written in this transaction, and an unchanged PUT must not make a version at all.
+ */
+export async function updatePatient(tx: EntityManager, id: string, organizationId: string, write: PatientWrite): Promise<void> {
+  const c = write.columns;
+  const profile = [id, c.language, c.ethnicity, c.fitzpatrick_type];
+  const changed: unknown[] = await tx.query(
+    `UPDATE user_profiles SET language = $2, ethnicity = $3, fitzpatrick_type = $4, updated_at = now()
+      WHERE user_id = $1 AND (language, ethnicity, fitzpatrick_type) IS DISTINCT FROM ($2::text, $3::text, $4::smallint)
+      RETURNING user_id`,
+    profile,
+  );
+  if (changed.length === 0 && (c.language !== null || c.ethnicity !== null || c.fitzpatrick_type !== null)) {
+    // A profile the Patient never mentioned is not created just to hold NULLs.
+    await tx.query(
+      `INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type)
+       SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM user_profiles WHERE user_id = $1)`,
+      profile,
+    );
+  }
+  await tx.query(
+    `DELETE FROM patient_identifiers
+      WHERE user_id = $1 AND (system, value) NOT IN (SELECT x.system, x.value FROM jsonb_to_recordset($2::jsonb) AS x(system text, value text))`,
+    [id, JSON.stringify(write.identifiers.map(({ system, value }) => ({ system, value })))],
+  );
+  await putIdentifiers(tx, id, organizationId, write.identifiers);
+  await tx.query(
+    `UPDATE users SET first_name = $2, last_name = $3, email = $4, date_of_birth = $5::date, gender = $6, is_active = $7,
+                      fhir_kept = $8::jsonb, deleted_at = NULL, updated_at = now()
+      WHERE id = $1`,
+    [id, c.first_name, c.last_name, c.email, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
+  );
+}
+
+/** Soft delete: reads 410, history keeps every version, and the identifiers are free for a new registration. */
+export async function deletePatient(tx: EntityManager, id: string): Promise<void> {
+  await tx.query(`DELETE FROM patient_identifiers WHERE user_id = $1`, [id]);
+  await tx.query(`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, [id]);
+}
+
+/**
+ * Adds this patient's new identifiers and re-orders the rest. One held by another patient is not
+ * touched: the unique key leaves it out of RETURNING (after waiting for a concurrent writer to finish),
+ * and the write fails as a whole.
+ */
+async function putIdentifiers(tx: EntityManager, userId: string, organizationId: string, identifiers: readonly PushedIdentifier[]): Promise<void> {
+  if (identifiers.length === 0) return;
+  const rows = JSON.stringify(
+    identifiers.map(({ system, value, ...details }, position) => ({ system, value, position, details: Object.keys(details).length ? details : null })),
+  );
+  const recordset = `jsonb_to_recordset($2::jsonb) AS x(system text, value text, position int, details jsonb)`;
+  await tx.query(
+    `UPDATE patient_identifiers p SET position = x.position, details = x.details FROM ${recordset}
+      WHERE p.user_id = $1 AND p.system = x.system AND p.value = x.value
+        AND (p.position, p.details) IS DISTINCT FROM (x.position::smallint, x.details)`,
+    [userId, rows],
+  );
+  const taken: { system: string; value: string }[] = await tx.query(
+    `WITH fresh AS (
+       SELECT x.* FROM ${recordset}
+        WHERE NOT EXISTS (SELECT 1 FROM patient_identifiers p WHERE p.user_id = $1 AND p.system = x.system AND p.value = x.value)
+     ), written AS (
+       INSERT INTO patient_identifiers (user_id, organization_id, system, value, position, details)
+       SELECT $1, $3, f.system, f.value, f.position, f.details FROM fresh f
+       ON CONFLICT ON CONSTRAINT patient_identifiers_org_system_value_key DO NOTHING
+       RETURNING system, value
+     )
+     SELECT f.system, f.value FROM fresh f WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.system = f.system AND w.value = f.value)`,
+    [userId, rows, organizationId],
+  );
+  if (taken.length) throw new IdentifierTaken(taken);
+}
