@@ -22,15 +22,16 @@ export class UserProfile {
   @Column({ name: 'ethnicity', type: 'varchar', length: 100, nullable: true })
   ethnicity: string | null;
 
-  // The next three are PHI that the design encrypts at field level; the entity holds whatever is stored.
+  // PHI, encrypted at field level (src/phi/): each holds an AES-256-GCM envelope {enc, kid, iv, ct, tag},
+  // or legacy plaintext JSON until rotate-phi-key has run.
   @Column({ name: 'medical_history', type: 'jsonb', nullable: true, default: [] })
-  medicalHistory: unknown[] | null;
+  medicalHistory: unknown;
 
   @Column({ name: 'medications', type: 'jsonb', nullable: true, default: [] })
-  medications: unknown[] | null;
+  medications: unknown;
 
   @Column({ name: 'allergies', type: 'jsonb', nullable: true, default: [] })
-  allergies: unknown[] | null;
+  allergies: unknown;
 
   @Column({ name: 'language', type: 'varchar', length: 10, nullable: true, default: 'en' })
   language: string | null;

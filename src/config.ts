@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parsePhiKeys, PhiKeysError, type PhiKeyRing } from './phi/keyring';
 
 export type DatabaseConfig =
   | { kind: 'embedded'; dataDir: string | null }
@@ -22,6 +23,11 @@ export interface Config {
   externalAuth: ExternalAuthConfig | null;
   /** Largest request body accepted (413 beyond it). */
   maxBodyBytes: number;
+  /**
+   * The PHI key ring from PHI_KEYS, or null when it is not set: then resolvePhiKeys (src/phi/resolve.ts)
+   * uses the embedded database's key file, and a server deployment refuses to start.
+   */
+  phiKeys: PhiKeyRing | null;
 }
 
 export interface ExternalAuthConfig {
@@ -31,10 +37,14 @@ export interface ExternalAuthConfig {
   audience: string;
 }
 
-/** A start-up configuration problem; the message names the variable and what is expected. */
+/**
+ * A start-up configuration problem; the message names the variable and what is expected. `got` is the
+ * value as given, or `{ described }` when the value is secret and only a description may be shown.
+ */
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, got: string | undefined) {
-    super(`${variable}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`);
+  constructor(readonly variable: string, expected: string, got: string | undefined | { described: string }) {
+    const shown = got === undefined ? 'nothing' : typeof got === 'string' ? JSON.stringify(got) : got.described;
+    super(`${variable}: expected ${expected}, got ${shown}`);
     this.name = 'ConfigError';
   }
 }
@@ -135,7 +145,19 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
     externalAuth: externalAuthConfig(env, publicBaseUrl),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    phiKeys: phiKeys(env),
   };
+}
+
+function phiKeys(env: Env): PhiKeyRing | null {
+  const raw = nonEmpty(env, 'PHI_KEYS');
+  if (raw === undefined) return null;
+  try {
+    return parsePhiKeys(raw);
+  } catch (err) {
+    if (err instanceof PhiKeysError) throw new ConfigError('PHI_KEYS', err.expected, { described: err.got });
+    throw err;
+  }
 }
 
 function externalAuthConfig(env: Env, publicBaseUrl: string): ExternalAuthConfig | null {

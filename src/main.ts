@@ -6,11 +6,16 @@ import { migrate } from './db/migrate';
 import { bootstrapDemo } from './demo/bootstrap';
 import { ensureDemoClient, type DemoClient } from './demo/client';
 import { createLogger } from './logging';
+import type { PhiKeyRing } from './phi/keyring';
+import { resolvePhiKeys } from './phi/resolve';
+import { assertPhiKeysCoverDatabase } from './phi/stored';
 import { listen, onShutdownSignal } from './server';
 
-function configOrExit(): Config {
+/** The configuration and the PHI key ring, or one line naming what to set and exit status 2. */
+function configOrExit(): { config: Config; phiKeys: PhiKeyRing } {
   try {
-    return loadConfig(process.env);
+    const config = loadConfig(process.env);
+    return { config, phiKeys: resolvePhiKeys(config) };
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${err.message}\n`);
@@ -21,11 +26,16 @@ function configOrExit(): Config {
 }
 
 async function main(): Promise<void> {
-  const config = configOrExit();
+  const { config, phiKeys } = configOrExit();
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config.database, { poolSize: config.dbPoolSize });
   const applied = await migrate(db.dataSource);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
+  // Stored PHI under a key the ring lacks is unreadable, and rotation would stop at it: say so at start.
+  await assertPhiKeysCoverDatabase(db.dataSource, phiKeys).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
   // access_logs partitions for the coming months, now and daily while running; the default partition
   // catches anything beyond, so a missed run costs speed, never an insert.
   const ensurePartitions = () => db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
@@ -34,7 +44,7 @@ async function main(): Promise<void> {
     ensurePartitions().catch((err: unknown) => logger.warn({ err }, 'could not create access_logs partitions'));
   }, 24 * 60 * 60 * 1000);
   partitionTimer.unref();
-  const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger) : null;
+  const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger, phiKeys) : null;
   const demoClient = config.demoData ? await ensureDemoClient(db.dataSource) : null;
 
   let base = config.publicBaseUrl;
@@ -47,8 +57,7 @@ async function main(): Promise<void> {
     config.port,
     config.host,
   );
-  process.stdout.write(banner(base, db.backend, config, demo, demoClient));
-
+  // Handlers first: whoever reads "listening" in the banner may send SIGTERM at once.
   onShutdownSignal(logger, async () => {
     clearInterval(partitionTimer);
     await running.stop(config.shutdownTimeoutMs);
@@ -56,6 +65,7 @@ async function main(): Promise<void> {
     logger.info('stopped');
     logger.flush();
   });
+  process.stdout.write(banner(base, db.backend, config, demo, demoClient));
 }
 
 function banner(
@@ -95,6 +105,10 @@ function demoClientLines(base: string, client: DemoClient): string[] {
           `  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Observation?patient=${client.patientId}&_sort=-date&_count=10'`,
         ]
       : [`  curl -s -H "Authorization: Bearer $TOKEN" '${base}/fhir/Patient?_count=5'`]),
+    '  # register a patient once, however often it is sent (a second run answers 200 with the same Patient):',
+    `  curl -s -X POST ${base}/fhir/Patient -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/fhir+json' \\`,
+    `    -H 'If-None-Exist: identifier=http://hospital.example/mrn|MRN-42' \\`,
+    `    -d '{"resourceType":"Patient","identifier":[{"system":"http://hospital.example/mrn","value":"MRN-42"}],"name":[{"family":"Shaw","given":["Amy"]}],"birthDate":"1987-02-20"}'`,
   ];
 }
 

@@ -72,7 +72,8 @@ beforeAll(async () => {
     }
   };
   await admin(`CREATE DATABASE ${name}`);
-  databaseEnv = { DATABASE_URL: withDatabase(serverUrl, name) };
+  // demo-data encrypts with the key ring, which a server deployment must be given.
+  databaseEnv = { DATABASE_URL: withDatabase(serverUrl, name), PHI_KEYS: `k1:${crypto.randomBytes(32).toString('base64')}` };
   if (backend === 'neon') databaseEnv = { ...databaseEnv, DATABASE_DRIVER: 'neon', NEON_WS_PROXY: process.env[ENV.neonProxy]! };
   cleanup = () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 });

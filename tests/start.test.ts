@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
@@ -32,8 +33,10 @@ describe(`npm start (${testBackend()})`, () => {
   });
   afterAll(() => scratch.drop());
 
+  // A server deployment needs PHI_KEYS; the embedded one keeps a generated key in DATA_DIR (tests/phi covers both).
+  const phiKeys: Record<string, string> = testBackend() === 'embedded' ? {} : { PHI_KEYS: `k1:${crypto.randomBytes(32).toString('base64')}` };
   const start = async (): Promise<{ child: Child; base: string }> => {
-    const child = runTs('src/main.ts', [], { ...scratch.env, PORT: '0', DEMO_DATA: 'true' });
+    const child = runTs('src/main.ts', [], { ...scratch.env, ...phiKeys, PORT: '0', DEMO_DATA: 'true' });
     const [, base] = await child.waitFor(/listening on (http:\/\/\S+)/);
     return { child, base };
   };

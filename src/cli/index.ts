@@ -4,6 +4,7 @@ import { demoDataCommand } from './commands/demo-data';
 import { migrateCommand } from './commands/migrate';
 import { partitionsCommand } from './commands/partitions';
 import { refreshAnalyticsCommand } from './commands/refresh-analytics';
+import { rotatePhiKeyCommand } from './commands/rotate-phi-key';
 import { seedCommand } from './commands/seed';
 import { describeError, exitCodeOf } from './errors';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .addCommand(refreshAnalyticsCommand())
     .addCommand(partitionsCommand())
     .addCommand(clientsCommand())
+    .addCommand(rotatePhiKeyCommand())
     .exitOverride();
 }
 

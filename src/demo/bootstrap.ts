@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { withMaintenanceContext } from '../db/context';
+import type { PhiKeyRing } from '../phi/keyring';
 import { generateDemoData } from './generator';
 
 /** What `npm start` creates on an empty database: one clinic to call the API against. */
@@ -10,7 +11,7 @@ export const DEMO = { patients: 25, clinicians: 3, organizations: 1, assessments
  * On the first start against an empty database (no organization at all), create the demo organization
  * (generateDemoData seeds the reference data it needs first). Any later start finds the organization and leaves the data alone.
  */
-export async function bootstrapDemo(ds: DataSource, logger: Logger): Promise<{ description: string } | null> {
+export async function bootstrapDemo(ds: DataSource, logger: Logger, phiKeys: PhiKeyRing): Promise<{ description: string } | null> {
   const [{ organizations }] = await withMaintenanceContext(ds, (tx) =>
     tx.query(`SELECT count(*)::int AS organizations FROM organizations`),
   );
@@ -21,6 +22,7 @@ export async function bootstrapDemo(ds: DataSource, logger: Logger): Promise<{ d
     organizations: DEMO.organizations,
     assessmentsPerPatient: DEMO.assessmentsPerPatient,
     seed: DEMO.seed,
+    phiKeys,
   });
   logger.info({ demo: summary }, 'created demo data');
   return {

@@ -3,7 +3,8 @@ import { findClient, registerClient, resetClientSecret } from '../auth/clients';
 import { withMaintenanceContext } from '../db/context';
 
 export const DEMO_CLIENT_ID = 'medilens-demo';
-export const DEMO_CLIENT_SCOPE = 'system/*.rs';
+/** Reads every type; writes what clients may write: Patients, and results (reports with their observations). */
+export const DEMO_CLIENT_SCOPE = 'system/*.rs system/Patient.cud system/DiagnosticReport.c system/Observation.c';
 
 export interface DemoClient {
   clientId: string;
@@ -26,7 +27,7 @@ export async function ensureDemoClient(ds: DataSource): Promise<DemoClient | nul
   const existing = await findClient(ds, DEMO_CLIENT_ID);
   if (existing && existing.authMethod === 'client_secret_basic') {
     secret = await resetClientSecret(ds, DEMO_CLIENT_ID);
-    // A demo database from an earlier release may hold a narrower scope: the demo reads every type.
+    // A demo database from an earlier release may hold a narrower scope.
     await ds.query(`UPDATE oauth_clients SET allowed_scope = $1 WHERE client_id = $2`, [DEMO_CLIENT_SCOPE, DEMO_CLIENT_ID]);
   }
   else if (existing) return null; // an operator took the id for a real client: leave it alone

@@ -1,7 +1,10 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { withMaintenanceContext } from '../db/context';
 import { seedReferenceData } from '../db/seed';
+import { encryptField, PHI_COLUMNS } from '../phi/cipher';
+import type { PhiKeyRing } from '../phi/keyring';
 import { addPatientAssessments } from './assessments';
+import { makeMedicalRecord } from './medical';
 import { iso, makeClinician, makeOrganization, makePatient, type Organization, type Patient } from './people';
 import { hashString, hex8, Random } from './random';
 import { Batch } from './writer';
@@ -33,6 +36,11 @@ export interface DemoOptions {
   clinicians?: number;
   /** Called after each committed batch with assessments written so far and in total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Encrypts each patient's medical history, medications and allergies under the ring's current key.
+   * Without a ring those columns keep their default '[]' (tests and the benchmark that never read them).
+   */
+  phiKeys?: PhiKeyRing;
 }
 
 export interface DemoSummary {
@@ -56,7 +64,7 @@ const ASSESSMENTS_PER_BATCH = 500;
 /** Concurrent writing transactions (the batch being generated overlaps them). */
 const WRITERS = 2;
 
-const STREAM = { organization: 1, clinician: 2, patient: 3, assessment: 4 } as const;
+const STREAM = { organization: 1, clinician: 2, patient: 3, assessment: 4, medical: 5 } as const;
 
 export interface DemoSizes {
   patients: number;
@@ -67,7 +75,7 @@ export interface DemoSizes {
 }
 
 /** Fills in the defaults and checks the sizes; throws a RangeError naming the bad option. */
-export function demoSizes(opts: Omit<DemoOptions, 'onProgress'>): DemoSizes {
+export function demoSizes(opts: Omit<DemoOptions, 'onProgress' | 'phiKeys'>): DemoSizes {
   const check = (name: string, value: number, min: number, max: number): number => {
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
@@ -88,7 +96,7 @@ export function demoSizes(opts: Omit<DemoOptions, 'onProgress'>): DemoSizes {
 export async function generateDemoData(ds: DataSource, opts: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const sizes = demoSizes(opts);
-  const dataset = new Dataset(sizes);
+  const dataset = new Dataset(sizes, opts.phiKeys ?? null);
   const summary: DemoSummary = {
     organizations: 0, patients: 0, clinicians: 0, assessments: 0, biomarkerValues: 0, totalRows: 0,
     organizationIds: dataset.organizations.map((o) => o.id), skipped: false, elapsedMs: 0,
@@ -170,7 +178,7 @@ class Dataset {
   readonly organizations: Organization[];
   private readonly orgWeights: (readonly [Organization, number])[];
 
-  constructor(readonly sizes: DemoSizes) {
+  constructor(readonly sizes: DemoSizes, private readonly phiKeys: PhiKeyRing | null) {
     const text = `medilens-demo/1|${sizes.seed}|${sizes.patients}|${sizes.assessmentsPerPatient}|${sizes.organizations}|${sizes.clinicians}`;
     this.key = [hashString(text), hashString(`${text}|2`)];
     this.tag = hex8(this.key[0]);
@@ -208,7 +216,7 @@ class Dataset {
       const stats = addPatientAssessments(batch, this.assessmentStreams(i), patient, i, this.sizes.assessmentsPerPatient);
       if (patient.appUser && stats.assessments > 0) patient.user.last_login_at = iso(stats.lastActivityMs);
       batch.add('users', patient.user);
-      batch.add('user_profiles', patient.profile);
+      batch.add('user_profiles', { ...patient.profile, ...this.medicalColumns(i, patient) });
       batch.add('user_roles', {
         id: patient.roleId, user_id: patient.id, role_id: roles.patient, organization_id: patient.organizationId,
         granted_at: patient.user.created_at,
@@ -216,6 +224,18 @@ class Dataset {
       assessments += stats.assessments;
     }
     return { batch, assessments };
+  }
+
+  /**
+   * Every patient's three PHI columns, encrypted, the empty ones too: a ciphertext of '[]' looks like any
+   * other, so the stored rows do not tell who has a history. A stream of its own leaves every other
+   * value of the patient as it was before the demo data had medical records.
+   */
+  medicalColumns(i: number, patient: Patient): Record<string, string> {
+    if (this.phiKeys === null) return Object.fromEntries(PHI_COLUMNS.map((c) => [c, '[]']));
+    const record = makeMedicalRecord(this.stream(STREAM.medical, i), Number(patient.profile.age));
+    const ring = this.phiKeys;
+    return Object.fromEntries(PHI_COLUMNS.map((c) => [c, JSON.stringify(encryptField(ring, c, patient.id, record[c]))]));
   }
 
   assessmentStreams(i: number): { patient: Random; assessment: (j: number) => Random } {

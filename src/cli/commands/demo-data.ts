@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { loadConfig } from '../../config';
 import { demoSizes, generateDemoData } from '../../demo/generator';
+import { resolvePhiKeys } from '../../phi/resolve';
 import { withDatabase } from '../database';
 import { UsageError } from '../errors';
 import { count, plural, seconds } from '../format';
@@ -32,10 +34,12 @@ export function demoDataCommand(): Command {
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      // The patients' medical history is encrypted with the gateway's key ring (PHI_KEYS, or the embedded key file).
+      const phiKeys = resolvePhiKeys(loadConfig());
       const summary = await withDatabase(async ({ dataSource }) => {
         const progress = startProgress('demo-data', 'assessments');
         try {
-          return await generateDemoData(dataSource, { ...sizes, onProgress: (done, total) => progress.update(done, total) });
+          return await generateDemoData(dataSource, { ...sizes, phiKeys, onProgress: (done, total) => progress.update(done, total) });
         } finally {
           progress.stop();
         }
