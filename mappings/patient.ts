@@ -48,7 +48,23 @@ export function toPatient(row: PatientRow, ctx: MappingContext): Patient {
     if (value === undefined) delete patient[backed.element];
     else (patient as unknown as Record<string, unknown>)[backed.element] = value;
   }
-  return patient;
+  return inElementOrder(patient);
+}
+
+/** Patient's elements in the order the specification lists them (JSON does not care; readers do). */
+const ELEMENT_ORDER = [
+  'resourceType', 'id', 'meta', 'implicitRules', 'language', 'text', 'contained', 'extension', 'modifierExtension',
+  'identifier', 'active', 'name', 'telecom', 'gender', 'birthDate', 'deceasedBoolean', 'deceasedDateTime', 'address',
+  'maritalStatus', 'multipleBirthBoolean', 'multipleBirthInteger', 'photo', 'contact', 'communication',
+  'generalPractitioner', 'managingOrganization', 'link',
+];
+
+function inElementOrder(patient: Patient): Patient {
+  const rank = (name: string) => {
+    const i = ELEMENT_ORDER.indexOf(name.replace(/^_/, ''));
+    return i < 0 ? ELEMENT_ORDER.length : i;
+  };
+  return Object.fromEntries(Object.entries(patient).sort(([a], [b]) => rank(a) - rank(b))) as unknown as Patient;
 }
 
 function columnsOf(row: PatientRow): PatientColumns {
