@@ -32,12 +32,46 @@ interface BackedElement {
   readonly element: keyof Patient;
   columns(value: unknown, ctx: MappingContext): Partial<PatientColumns>;
   build(row: PatientColumns, ctx: MappingContext, deleted: boolean): unknown;
+  /**
+   * The element as written, with the parts the columns hold replaced by the columns' values: the rest
+   * of what the hospital sent (other names, phones, other extensions) survives a direct column change.
+   * Without it the element is built from the columns alone.
+   */
+  rebuild?(written: unknown, row: PatientColumns, ctx: MappingContext): unknown;
 }
 
-/** The name the columns hold: official, else usual, else the first. */
+/** Names that are not the patient's name now. */
+const FORMER = new Set(['old', 'maiden', 'anonymous']);
+
+/** The name the columns hold: official, else usual, else the first current one, else the first. */
 export function primaryName(names: readonly HumanName[] | undefined): HumanName | undefined {
   if (!names?.length) return undefined;
-  return names.find((n) => n.use === 'official') ?? names.find((n) => n.use === 'usual') ?? names[0];
+  return (
+    names.find((n) => n.use === 'official') ??
+    names.find((n) => n.use === 'usual') ??
+    names.find((n) => !FORMER.has(n.use ?? '') && !n.period?.end) ??
+    names[0]
+  );
+}
+
+/** The columns' name in place of the primary name's given and family; every other name and part as written. */
+function rebuildName(written: unknown, row: PatientColumns): HumanName[] | undefined {
+  const names = (written as HumanName[] | undefined) ?? [];
+  const primary = primaryName(names);
+  if (!primary) return officialName(row.first_name, row.last_name);
+  const { given: _given, family: _family, ...rest } = primary;
+  const replaced: HumanName = { ...rest, ...(row.last_name ? { family: row.last_name } : {}), ...(row.first_name ? { given: [row.first_name] } : {}) };
+  return names.map((n) => (n === primary ? replaced : n));
+}
+
+/** The column's email in place of the first email; every other contact point as written. */
+function rebuildTelecom(written: unknown, row: PatientColumns): Patient['telecom'] {
+  const telecom = [...((written as Patient['telecom']) ?? [])];
+  const at = telecom.findIndex((t) => t.system === 'email');
+  if (at >= 0 && row.email) telecom[at] = { ...telecom[at], value: row.email };
+  else if (at >= 0) telecom.splice(at, 1);
+  else if (row.email) telecom.push({ system: 'email', value: row.email });
+  return telecom.length ? telecom : undefined;
 }
 
 export function primaryLanguage(communication: Patient['communication']): string | null {
@@ -53,11 +87,13 @@ export const BACKED_ELEMENTS: readonly BackedElement[] = [
       return { first_name: name?.given?.length ? name.given.join(' ') : null, last_name: name?.family ?? null };
     },
     build: (row) => officialName(row.first_name, row.last_name),
+    rebuild: (written, row) => rebuildName(written, row),
   },
   {
     element: 'telecom',
     columns: (value) => ({ email: (value as Patient['telecom'])?.find((t) => t.system === 'email')?.value ?? null }),
     build: (row) => (row.email ? [{ system: 'email', value: row.email }] : undefined),
+    rebuild: (written, row) => rebuildTelecom(written, row),
   },
   {
     element: 'gender',
@@ -98,6 +134,13 @@ export const BACKED_ELEMENTS: readonly BackedElement[] = [
       // US Core requires the text sub-extension; MediLens keeps only text, so no OMB coding is invented.
       if (row.ethnicity) extension.push({ url: US_CORE_ETHNICITY, extension: [{ url: 'text', valueString: row.ethnicity }] });
       if (row.fitzpatrick_type !== null) extension.push({ url: extensionUrl(ctx, 'fitzpatrick-skin-type'), valueInteger: row.fitzpatrick_type });
+      return extension.length ? extension : undefined;
+    },
+    // The extensions no column holds stay as written; ethnicity and skin type come from the columns.
+    rebuild: (written, row, ctx) => {
+      const backed = new Set([US_CORE_ETHNICITY, extensionUrl(ctx, 'fitzpatrick-skin-type')]);
+      const others = ((written as Extension[] | undefined) ?? []).filter((e) => !backed.has(e.url));
+      const extension = [...others, ...((BACKED_ELEMENTS.find((b) => b.element === 'extension')!.build(row, ctx, false) as Extension[] | undefined) ?? [])];
       return extension.length ? extension : undefined;
     },
   },

@@ -19,8 +19,15 @@ export interface PatientRow extends ViewRow, Omit<PatientColumns, 'is_active' | 
   kept?: KeptElements | null;
 }
 
-/** users.fhir_kept: the pushed Patient's elements as sent, minus identifiers, id, text and server meta. */
-export type KeptElements = Record<string, unknown> & { meta?: Pick<Meta, 'profile' | 'tag' | 'security'> };
+/**
+ * users.fhir_kept: the pushed Patient's elements as sent, minus identifiers, id, text and the server's
+ * meta, and minus column-backed elements the columns reproduce exactly (so reading a Patient and
+ * writing it back unchanged changes nothing, and makes no version).
+ */
+export type KeptElements = Record<string, unknown> & { meta?: Pick<Meta, 'profile' | 'tag' | 'security' | 'extension' | 'source'> };
+
+/** Client meta the gateway keeps; versionId and lastUpdated are the database's. */
+const KEPT_META = ['profile', 'tag', 'security', 'extension', 'source'];
 
 /**
  * The Patient of a row. A pushed Patient reads back as it was written: elements without a column come
@@ -44,7 +51,13 @@ export function toPatient(row: PatientRow, ctx: MappingContext): Patient {
   const deleted = row.deleted_at !== null;
   for (const backed of BACKED_ELEMENTS) {
     const written = row.kept ? row.kept[backed.element] : undefined;
-    const value = row.kept && agrees(backed.columns(written, ctx), columns) ? written : backed.build(columns, ctx, deleted);
+    // Absent from the kept elements: what the hospital wrote is what the columns say (see fromPatient).
+    const value =
+      written === undefined
+        ? backed.build(columns, ctx, deleted)
+        : agrees(backed.columns(written, ctx), columns)
+          ? written
+          : (backed.rebuild?.(written, columns, ctx) ?? backed.build(columns, ctx, deleted));
     if (value === undefined) delete patient[backed.element];
     else (patient as unknown as Record<string, unknown>)[backed.element] = value;
   }
@@ -126,7 +139,7 @@ export function fromPatient(patient: Patient, ctx: MappingContext, today: string
   if (patient.birthDate !== undefined && patient.birthDate.slice(0, 10) > today) {
     issues.push({ diagnostics: `Patient.birthDate ${patient.birthDate} is in the future`, expression: ['Patient.birthDate'] });
   }
-  if (columns.birth_date !== null && Number.isNaN(Date.parse(`${columns.birth_date}T00:00:00Z`))) {
+  if (columns.birth_date !== null && !isCalendarDate(columns.birth_date)) {
     issues.push({ diagnostics: `Patient.birthDate ${columns.birth_date} is not a calendar date`, expression: ['Patient.birthDate'] });
   }
   if (patient.managingOrganization && columns.organization_id === null) {
@@ -158,10 +171,33 @@ export function fromPatient(patient: Patient, ctx: MappingContext, today: string
   if (issues.length) return { issues };
 
   const kept: KeptElements = {};
-  for (const [name, value] of Object.entries(patient)) if (!SERVER_MANAGED.has(name)) kept[name] = value;
-  const meta = patient.meta && Object.fromEntries(Object.entries(patient.meta).filter(([k]) => ['profile', 'tag', 'security'].includes(k)));
+  const backed = new Map(BACKED_ELEMENTS.map((b) => [b.element as string, b]));
+  for (const [name, value] of Object.entries(patient)) {
+    if (SERVER_MANAGED.has(name)) continue;
+    const element = backed.get(name);
+    if (element && sameJson(value, element.build(columns, ctx, false))) continue;
+    kept[name] = value;
+  }
+  const meta = patient.meta && Object.fromEntries(Object.entries(patient.meta).filter(([k]) => KEPT_META.includes(k)));
   if (meta && Object.keys(meta).length) kept.meta = meta;
   return { write: { columns, identifiers, kept } };
+}
+
+/** A real day of the calendar (1990-02-30 is not). */
+function isCalendarDate(value: string): boolean {
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+/** Equal as JSON, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
 function emptyColumns(): PatientColumns {

@@ -1,4 +1,5 @@
 import Ajv, { type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import { unstorableJson as unstorable } from '../validation/unstorable-json';
 import { UUID } from '../db/context';
 import { invalidResource, unprocessable, type OutcomeError } from '../fhir/outcomes';
 import { PIPELINES, type NormalizedDocument, type Pipeline, type ResultDocument } from '../../mappings/pipeline-result';
@@ -29,7 +30,6 @@ export interface DocumentIssue {
 const STRUCTURAL = new Set(['type', 'required', 'additionalProperties', 'format', 'minProperties', 'maxProperties']);
 
 /** How deep JSON may nest inside the JSONB fields: deeper documents are not pipeline output, and would exhaust a stack. */
-const MAX_DEPTH = 64;
 
 const EARLIEST = new Date('0001-01-01T00:00:00Z').getTime();
 const LATEST = new Date('9999-12-31T23:59:59.999Z').getTime();
@@ -214,35 +214,7 @@ function duplicateIds(biomarkers: unknown): DocumentIssue[] {
   return issues;
 }
 
-/**
- * What Postgres cannot store although JSON can say it: a NUL character in any text or JSONB string
- * (or object key), and nesting deeper than MAX_DEPTH. Walked iteratively, so depth cannot overflow
- * the stack here.
- */
+/** NUL characters and runaway nesting (src/validation/unstorable-json.ts), as rule issues of the document. */
 function unstorableJson(body: unknown): DocumentIssue[] {
-  const issues: DocumentIssue[] = [];
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: body, path: '', depth: 0 }];
-  while (stack.length && issues.length < 20) {
-    const { value, path, depth } = stack.pop()!;
-    if (typeof value === 'string') {
-      const at = path || '$';
-      if (value.includes('\u0000')) issues.push({ kind: 'rule', diagnostics: `${at} contains a NUL character, which cannot be stored`, expression: [at] });
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_DEPTH) {
-      issues.push({ kind: 'rule', diagnostics: `${path} nests deeper than ${MAX_DEPTH} levels`, expression: [path] });
-      continue;
-    }
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
-      continue;
-    }
-    for (const [key, v] of Object.entries(value)) {
-      const child = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
-      if (key.includes('\u0000')) issues.push({ kind: 'rule', diagnostics: `${child} has a NUL character in its name, which cannot be stored`, expression: [child] });
-      stack.push({ value: v, path: child, depth: depth + 1 });
-    }
-  }
-  return issues;
+  return unstorable(body).map((issue) => ({ kind: 'rule' as const, ...issue }));
 }

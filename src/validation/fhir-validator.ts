@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json';
 import schema from './fhir-r4.schema.json';
 import { ACCEPTED_TYPES } from './extract-schema';
+import { unstorableJson } from './unstorable-json';
 
 export type AcceptedType = (typeof ACCEPTED_TYPES)[number];
 
@@ -35,6 +36,9 @@ export class FhirValidator {
 
   /** Every structural issue of `resource` as a `type`; `at` prefixes the expressions (a Bundle entry). */
   validate(type: AcceptedType, resource: unknown, at: string = type): ValidationIssue[] {
+    // First what no schema should be asked to walk: a recursive validator overflows on runaway nesting.
+    const unstorable = unstorableJson(resource, at);
+    if (unstorable.length) return unstorable;
     const validate = this.validators.get(type)!;
     const issues = validate(resource) ? [] : describe(validate.errors ?? [], at);
     if (resource !== null && typeof resource === 'object' && !Array.isArray(resource)) {

@@ -18,6 +18,8 @@ export interface PlannedEntry {
   readonly resource: Record<string, unknown> | null;
   readonly ifNoneExist: string | null;
   readonly ifMatch: string | null;
+  /** What is wrong with the entry itself; a batch answers such an entry with a 400 and goes on. */
+  readonly problems: readonly { diagnostics: string; expression: string[] }[];
 }
 
 export const MAX_ENTRIES = 1000;
@@ -42,7 +44,8 @@ export function atEntry(err: OutcomeError, entry: { index: number; method: strin
 /**
  * The Bundle's envelope and each entry, checked before anything is read or written: structure
  * (FHIR R4 JSON Schema) of the Bundle and of every resource we accept, request method and URL, and
- * fullUrl uniqueness. Every problem is reported at once, each pointing at its entry.
+ * fullUrl uniqueness. A transaction with any problem fails as a whole, every problem reported at once,
+ * each pointing at its entry; a batch keeps each entry's problems with the entry.
  */
 export function planEntries(body: unknown, validator: FhirValidator, base: string): { type: 'transaction' | 'batch'; entries: PlannedEntry[] } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a Bundle');
@@ -51,36 +54,50 @@ export function planEntries(body: unknown, validator: FhirValidator, base: strin
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
     throw badRequest(`POST [base] takes a Bundle of type transaction or batch, not ${JSON.stringify(bundle.type)}`, ['Bundle.type']);
   }
-  const structural = validator.validate('Bundle', bundle);
-  if (structural.length) throw new OutcomeError(400, 'structure', structural[0].diagnostics, structural[0].expression, {}, structural.slice(1).map(toIssue));
-  const entries = bundle.entry ?? [];
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
   if (entries.length > MAX_ENTRIES) throw badRequest(`A Bundle may hold at most ${MAX_ENTRIES} entries`, ['Bundle.entry']);
+  const problems = new Map<number, { diagnostics: string; expression: string[] }[]>();
+  const add = (index: number, issue: { diagnostics: string; expression: string[] }) => problems.set(index, [...(problems.get(index) ?? []), issue]);
+  const envelope: { diagnostics: string; expression: string[] }[] = [];
+  for (const issue of validator.validate('Bundle', bundle)) {
+    const at = /^Bundle\.entry\[(\d+)\]/.exec(issue.expression[0]);
+    if (at) add(Number(at[1]), issue);
+    else envelope.push(issue);
+  }
+  if (envelope.length) throw new OutcomeError(400, 'structure', envelope[0].diagnostics, envelope[0].expression, {}, envelope.slice(1).map(toIssue));
 
-  const problems: { diagnostics: string; expression: string[] }[] = [];
-  const planned: PlannedEntry[] = [];
   const fullUrls = new Set<string>();
-  entries.forEach((entry, index) => {
+  const planned = entries.map((entry, index) => {
     const at = `Bundle.entry[${index}]`;
-    const plan = planEntry(entry, index, base, (diagnostics, where = '') => problems.push({ diagnostics: `${at}: ${diagnostics}`, expression: [`${at}${where}`] }));
-    if (!plan) return;
-    if (plan.fullUrl !== null) {
-      if (fullUrls.has(plan.fullUrl)) problems.push({ diagnostics: `${at}: fullUrl ${plan.fullUrl} appears twice`, expression: [`${at}.fullUrl`] });
+    const problem = (diagnostics: string, where = '') => add(index, { diagnostics: `${at}: ${diagnostics}`, expression: [`${at}${where}`] });
+    const plan = problems.has(index) ? null : planEntry(entry, index, base, problem);
+    if (plan?.fullUrl) {
+      if (fullUrls.has(plan.fullUrl)) problem(`fullUrl ${plan.fullUrl} appears twice`, '.fullUrl');
       fullUrls.add(plan.fullUrl);
     }
-    if (plan.resource && FhirValidator.isAccepted(plan.type) && plan.type !== 'Bundle') {
-      for (const issue of validator.validate(plan.type, plan.resource, `${at}.resource`)) problems.push(issue);
+    if (plan?.resource && FhirValidator.isAccepted(plan.type) && plan.type !== 'Bundle') {
+      for (const issue of validator.validate(plan.type, plan.resource, `${at}.resource`)) add(index, issue);
     }
-    planned.push(plan);
+    return { ...(plan ?? unplannable(entry, index)), problems: problems.get(index) ?? [] };
   });
-  if (problems.length) throw new OutcomeError(400, 'invalid', problems[0].diagnostics, problems[0].expression, {}, problems.slice(1).map(toIssue));
+  const all = planned.flatMap((p) => p.problems);
+  if (bundle.type === 'transaction' && all.length) {
+    throw new OutcomeError(400, 'invalid', all[0].diagnostics, all[0].expression, {}, all.slice(1).map(toIssue));
+  }
   return { type: bundle.type, entries: planned };
+}
+
+/** An entry too broken to say what it asks for: kept only to answer it (batch). */
+function unplannable(entry: BundleEntry, index: number): Omit<PlannedEntry, 'problems'> {
+  const method = (entry?.request?.method ?? 'GET') as EntryMethod;
+  return { index, method, url: String(entry?.request?.url ?? ''), type: '', id: null, query: null, fullUrl: null, resource: null, ifNoneExist: null, ifMatch: null };
 }
 
 function toIssue(issue: { diagnostics: string; expression: string[] }) {
   return { severity: 'error' as const, code: 'invalid' as const, diagnostics: issue.diagnostics, expression: issue.expression };
 }
 
-function planEntry(entry: BundleEntry, index: number, base: string, problem: (text: string, where?: string) => void): PlannedEntry | null {
+function planEntry(entry: BundleEntry, index: number, base: string, problem: (text: string, where?: string) => void): Omit<PlannedEntry, 'problems'> | null {
   const request = entry.request;
   if (!request) {
     problem('every entry of a transaction or batch needs request (method and url)', '.request');

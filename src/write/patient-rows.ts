@@ -48,20 +48,19 @@ export async function insertPatient(tx: EntityManager, id: string, organizationI
 export async function updatePatient(tx: EntityManager, id: string, organizationId: string, write: PatientWrite): Promise<void> {
   const c = write.columns;
   const profile = [id, c.language, c.ethnicity, c.fitzpatrick_type];
-  const changed: unknown[] = await tx.query(
-    `UPDATE user_profiles SET language = $2, ethnicity = $3, fitzpatrick_type = $4, updated_at = now()
-      WHERE user_id = $1 AND (language, ethnicity, fitzpatrick_type) IS DISTINCT FROM ($2::text, $3::text, $4::smallint)
-      RETURNING user_id`,
+  await tx.query(
+    `UPDATE user_profiles SET language = $2::text, ethnicity = $3::text, fitzpatrick_type = $4::smallint, updated_at = now()
+      WHERE user_id = $1 AND (language, ethnicity, fitzpatrick_type) IS DISTINCT FROM ($2::text, $3::text, $4::smallint)`,
     profile,
   );
-  if (changed.length === 0 && (c.language !== null || c.ethnicity !== null || c.fitzpatrick_type !== null)) {
-    // A profile the Patient never mentioned is not created just to hold NULLs.
-    await tx.query(
-      `INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type)
-       SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM user_profiles WHERE user_id = $1)`,
-      profile,
-    );
-  }
+  // A profile the Patient never mentioned is not created just to hold NULLs.
+  await tx.query(
+    `INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type)
+     SELECT $1::uuid, $2::text, $3::text, $4::smallint
+      WHERE ($2::text IS NOT NULL OR $3::text IS NOT NULL OR $4::smallint IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM user_profiles WHERE user_id = $1::uuid)`,
+    profile,
+  );
   await tx.query(
     `DELETE FROM patient_identifiers
       WHERE user_id = $1 AND (system, value) NOT IN (SELECT x.system, x.value FROM jsonb_to_recordset($2::jsonb) AS x(system text, value text))`,

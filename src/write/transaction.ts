@@ -10,6 +10,7 @@ import { ingestResult } from '../ingest/write';
 import { readRow, rowsById, rowsWhere } from '../search/query';
 import type { ResultDefinitions } from '../ingest/reach';
 import { atEntry, type PlannedEntry } from './bundle-entries';
+import { clientErrorOf, isUniqueViolation, PATIENT_REFUSALS } from './database-errors';
 import { conditionalUpdatePatient, createPatient, deletePatient, updatePatient, type WriteScope } from './patients';
 
 /** What one entry of a transaction did: its response, and the resource written (for return=representation). */
@@ -170,7 +171,9 @@ async function reportEntry(
     scope.tx,
     { ...doc, id: reportId, biomarkers: doc.biomarkers?.map((b, k) => ({ ...b, id: observationIds[k] })) },
     owner,
-  );
+  ).catch((err: unknown) => {
+    throw err instanceof OutcomeError ? inBundleTerms(err, entry, results) : err;
+  });
   // Read back within the reach that allowed creating them: outside it (a granular scope, another
   // patient) the whole transaction is refused.
   const row = await readRow(scope.tx, defs.report, reportReach, ingested.assessmentId);
@@ -189,6 +192,53 @@ async function reportEntry(
     });
   }
   return outcomes;
+}
+
+/** Where a result-document field comes from in the Bundle's resources. */
+const OBSERVATION_FIELDS: Record<string, string> = {
+  id: 'id',
+  name: 'code',
+  category: 'category',
+  value: 'valueQuantity.value',
+  unit: 'valueQuantity.unit',
+  normal_range_min: 'referenceRange.low',
+  normal_range_max: 'referenceRange.high',
+  status: 'interpretation',
+  confidence: 'extension',
+  percentile: 'extension',
+};
+const REPORT_FIELDS: Record<string, string> = {
+  session_id: 'identifier',
+  pipeline: 'code',
+  status: 'status',
+  created_at: 'effectiveDateTime',
+  completed_at: 'issued',
+  risk_level: 'conclusionCode',
+  result: 'conclusionCode',
+  explanation: 'conclusion',
+};
+
+/**
+ * Ingestion speaks of its document's fields (biomarkers[2].percentile); a Bundle's sender wrote FHIR. The
+ * error is moved to the entry the field came from and its elements named as FHIR paths.
+ */
+function inBundleTerms(err: OutcomeError, report: PlannedEntry, results: readonly PlannedEntry[]): OutcomeError {
+  const translate = (expression: string): { entry: PlannedEntry; path: string } => {
+    const biomarker = /^biomarkers\[(\d+)\](?:\.(\w+))?/.exec(expression);
+    if (biomarker && results[Number(biomarker[1])]) {
+      return { entry: results[Number(biomarker[1])], path: `Observation.${OBSERVATION_FIELDS[biomarker[2] ?? ''] ?? 'valueQuantity'}` };
+    }
+    const field = /^(\w+)/.exec(expression)?.[1] ?? '';
+    return { entry: report, path: `DiagnosticReport${REPORT_FIELDS[field] ? `.${REPORT_FIELDS[field]}` : field ? '.extension' : ''}` };
+  };
+  const words = (text: string) => text.replace(/biomarkers\[(\d+)\]\.(\w+)/g, (_, _k: string, f: string) => `Observation.${OBSERVATION_FIELDS[f] ?? f} (${f})`);
+  const first = translate(err.expression?.[0] ?? '');
+  const more = err.more
+    .map((issue) => ({ issue, at: translate(issue.expression?.[0] ?? '') }))
+    .filter(({ at }) => at.entry === first.entry)
+    .map(({ issue, at }) => ({ diagnostics: words(issue.diagnostics ?? ''), expression: [at.path] }));
+  const moved = new OutcomeError(err.status, err.code, words(err.diagnostics), [first.path], err.headers);
+  return atEntry(err.status === 422 ? unprocessable([{ diagnostics: moved.diagnostics, expression: [first.path] }, ...more]) : moved, first.entry);
 }
 
 /** Every urn:uuid: reference to an entry of this Bundle, rewritten to Type/id. */
@@ -245,5 +295,8 @@ function written(type: string, id: string, meta: { versionId?: string; lastUpdat
 function located(err: unknown, entry: PlannedEntry): unknown {
   if (err instanceof OutcomeError) return err.diagnostics.startsWith('Bundle.entry[') ? err : atEntry(err, entry);
   if (err instanceof AccessDenied) return atEntry(forbidden(err.message, err.scope), entry);
-  return err;
+  // A unique key a concurrent writer took stays raw: a conditional transaction is re-run on it.
+  if (isUniqueViolation(err)) return err;
+  const refused = clientErrorOf(err, PATIENT_REFUSALS);
+  return refused instanceof OutcomeError ? atEntry(refused, entry) : err;
 }

@@ -18,7 +18,7 @@ describe(`database refusals that slip past the schemas are 4xx (${testBackend()}
     token = await f.token(WRITE_SCOPE);
     await f.sql(`
       ALTER TABLE assessments ADD CONSTRAINT assessments_processing_time_ms_check CHECK (processing_time_ms < 3600000);
-      ALTER TABLE biomarker_values ADD CONSTRAINT biomarker_values_confidence_check CHECK (confidence <= 1);
+      ALTER TABLE biomarker_values ADD CONSTRAINT biomarker_values_normal_range_min_check CHECK (normal_range_min > -1000);
       ALTER TABLE pipeline_stages ADD CONSTRAINT pipeline_stages_duration_ms_check CHECK (duration_ms < 600000);
       ALTER TABLE speech_results ADD CONSTRAINT speech_results_hnr_check CHECK (hnr < 60);
       ALTER TABLE ai_explanations ADD CONSTRAINT ai_explanations_tokens_used_check CHECK (tokens_used < 100000);
@@ -28,7 +28,7 @@ describe(`database refusals that slip past the schemas are 4xx (${testBackend()}
 
   it.each([
     ['processing_time_ms', (d: ReturnType<typeof completeDocument>) => (d.processing_time_ms = 4_000_000)],
-    ['biomarkers[*].confidence', (d: ReturnType<typeof completeDocument>) => (d.biomarkers![0].confidence = 2)],
+    ['biomarkers[*].normal_range_min', (d: ReturnType<typeof completeDocument>) => (d.biomarkers![0].normal_range_min = -5000)],
     ['stages[*].duration_ms', (d: ReturnType<typeof completeDocument>) => (d.stages![0].duration_ms = 700_000)],
     ['result.hnr', (d: ReturnType<typeof completeDocument>) => ((d.result as Record<string, unknown>).hnr = 61)],
     ['explanation.tokens_used', (d: ReturnType<typeof completeDocument>) => (d.explanation!.tokens_used = 200_000)],

@@ -48,7 +48,8 @@ describe(`Patient writes: smoke (${testBackend()})`, () => {
     const read = await request(app).get(`/fhir/Patient/${res.body.id}`).auth(token, { type: 'bearer' }).expect(200);
     const { meta, identifier, ...rest } = read.body;
     const { meta: sentMeta, identifier: sentIds, ...sent } = rich('MRN-1');
-    expect(rest).toEqual({ ...sent, id: res.body.id, managingOrganization: { reference: `Organization/${org}` } });
+    // active was not sent: the server says it (is_active), as it says managingOrganization.
+    expect(rest).toEqual({ ...sent, id: res.body.id, active: true, managingOrganization: { reference: `Organization/${org}` } });
     expect(meta.profile).toEqual(sentMeta!.profile);
     expect(identifier.slice(1)).toEqual(sentIds);
 

@@ -61,6 +61,10 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
     ...(entry.ifNoneExist !== null ? { 'if-none-exist': entry.ifNoneExist } : {}),
   };
   try {
+    if (entry.problems.length) {
+      const [first, ...rest] = entry.problems;
+      throw new OutcomeError(400, 'invalid', first.diagnostics, first.expression, {}, rest.map((p) => ({ severity: 'error', code: 'invalid', ...p })));
+    }
     if (!match) {
       const results = entry.method === 'POST' && (entry.type === 'DiagnosticReport' || entry.type === 'Observation');
       throw results

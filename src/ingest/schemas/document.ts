@@ -32,7 +32,8 @@ const biomarker = record(
     normal_range_min: decimal(12, 6),
     normal_range_max: decimal(12, 6),
     status: vocabulary(['normal', 'borderline', 'abnormal'], 20),
-    confidence: decimal(4, 3),
+    // No CHECK in the seed, but a confidence is a probability, as the assessment's is.
+    confidence: decimal(4, 3, { min: 0, max: 1 }),
     percentile: smallint({ min: 0, max: 100 }), // CHECK (percentile BETWEEN 0 AND 100)
   },
   { required: ['name', 'value'], notNull: ['id'] },
