@@ -64,15 +64,6 @@ function rebuildName(written: unknown, row: PatientColumns): HumanName[] | undef
   return names.map((n) => (n === primary ? replaced : n));
 }
 
-/** The column's email in place of the first email; every other contact point as written. */
-function rebuildTelecom(written: unknown, row: PatientColumns): Patient['telecom'] {
-  const telecom = [...((written as Patient['telecom']) ?? [])];
-  const at = telecom.findIndex((t) => t.system === 'email');
-  if (at >= 0 && row.email) telecom[at] = { ...telecom[at], value: row.email };
-  else if (at >= 0) telecom.splice(at, 1);
-  else if (row.email) telecom.push({ system: 'email', value: row.email });
-  return telecom.length ? telecom : undefined;
-}
 
 export function primaryLanguage(communication: Patient['communication']): string | null {
   const chosen = communication?.find((c) => c.preferred) ?? communication?.[0];
@@ -90,10 +81,11 @@ export const BACKED_ELEMENTS: readonly BackedElement[] = [
     rebuild: (written, row) => rebuildName(written, row),
   },
   {
+    // users.email is the MediLens sign-in address (unique across every organization): a hospital's
+    // contact points are kept as sent and never become, or change, anyone's sign-in.
     element: 'telecom',
-    columns: (value) => ({ email: (value as Patient['telecom'])?.find((t) => t.system === 'email')?.value ?? null }),
+    columns: () => ({}),
     build: (row) => (row.email ? [{ system: 'email', value: row.email }] : undefined),
-    rebuild: (written, row) => rebuildTelecom(written, row),
   },
   {
     element: 'gender',
@@ -120,6 +112,20 @@ export const BACKED_ELEMENTS: readonly BackedElement[] = [
     element: 'communication',
     columns: (value) => ({ language: primaryLanguage(value as Patient['communication']) }),
     build: (row) => (row.language ? [{ language: { coding: [{ system: BCP47, code: row.language }] } }] : undefined),
+    // The column's language in the preferred (else first) communication; the other languages as written.
+    rebuild: (written, row) => {
+      const communication = [...((written as Patient['communication']) ?? [])];
+      if (!communication.length) return row.language ? [{ language: { coding: [{ system: BCP47, code: row.language }] } }] : undefined;
+      const at = Math.max(0, communication.findIndex((c) => c.preferred));
+      if (!row.language) {
+        communication.splice(at, 1);
+        return communication.length ? communication : undefined;
+      }
+      const chosen = communication[at];
+      const others = (chosen.language.coding ?? []).filter((c) => c.system !== BCP47);
+      communication[at] = { ...chosen, language: { ...chosen.language, coding: [{ system: BCP47, code: row.language }, ...others] } };
+      return communication;
+    },
   },
   {
     element: 'extension',

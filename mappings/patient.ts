@@ -110,7 +110,6 @@ export interface PatientWrite {
 const LIMITS: Partial<Record<keyof PatientColumns, { max: number; element: string }>> = {
   first_name: { max: 100, element: 'name.given' },
   last_name: { max: 100, element: 'name.family' },
-  email: { max: 255, element: 'telecom.value' },
   language: { max: 10, element: 'communication.language' },
   ethnicity: { max: 100, element: 'extension' },
 };

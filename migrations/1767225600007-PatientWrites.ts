@@ -7,6 +7,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   the Patient projection, so a change to it is a new version and the history keeps it.
  * - A change to a profile column the Patient does not show (PHI such as medical_history, which field
  *   encryption rewrites on key rotation; age, timezone, consent) is not a new Patient version.
+ * - Pushed identifiers follow their patient, however the patient changes: a soft delete frees them for a
+ *   new registration, and a move to another organization takes them along (the unique key is per
+ *   organization), whether the gateway or the MediLens backend makes the change.
  */
 export class PatientWrites1767225600007 implements MigrationInterface {
   name = 'PatientWrites1767225600007';
@@ -24,9 +27,24 @@ export class PatientWrites1767225600007 implements MigrationInterface {
                            IS DISTINCT FROM (NEW.user_id, NEW.language, NEW.ethnicity, NEW.fitzpatrick_type))
         EXECUTE FUNCTION bump_parent_version('users', 'user_id');
     `);
+    await q.query(`
+      CREATE FUNCTION users_identifiers_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL THEN
+          DELETE FROM patient_identifiers WHERE user_id = NEW.id;
+        ELSIF NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN
+          UPDATE patient_identifiers SET organization_id = NEW.organization_id WHERE user_id = NEW.id;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER users_identifiers_follow AFTER UPDATE OF deleted_at, organization_id ON users
+        FOR EACH ROW EXECUTE FUNCTION users_identifiers_follow();
+    `);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER users_identifiers_follow ON users`);
+    await q.query(`DROP FUNCTION users_identifiers_follow()`);
     await q.query(`DROP TRIGGER user_profiles_bump_version_on_update ON user_profiles`);
     await q.query(`DROP TRIGGER user_profiles_bump_version ON user_profiles`);
     await q.query(`CREATE TRIGGER user_profiles_bump_version BEFORE INSERT OR UPDATE OR DELETE ON user_profiles

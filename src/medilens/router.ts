@@ -5,7 +5,7 @@ import type { AuthServices } from '../auth/services';
 import type { Config } from '../config';
 import type { Database } from '../db/datasource';
 import { withDbContext } from '../db/context';
-import { badRequest, unsupportedMediaType } from '../fhir/outcomes';
+import { badRequest, forbidden, unsupportedMediaType } from '../fhir/outcomes';
 import { resolvePatient } from '../ingest/patient';
 import { confirmReach, type ResultDefinitions } from '../ingest/reach';
 import type { ResourceDefinition } from '../search/definition';
@@ -53,6 +53,8 @@ function ingest(deps: MedilensDeps): RequestHandler {
     const access = accessOf(req);
     // Scopes before content: a caller that may not create reports learns nothing about its document.
     const report = rowAccess(access, 'DiagnosticReport', 'c');
+    // A result names its patient (by id or MRN) and answers with the id: re-identification for a researcher.
+    if (!access.identifiable) throw forbidden(`The ${access.role} role cannot write results: a result identifies its patient`);
     if (req.body === undefined) throw badRequest('A result document (a JSON object) is required as the request body');
     const doc = parseResultDocument(req.body);
     const reach = { report, observations: doc.biomarkers.length ? rowAccess(access, 'Observation', 'c') : null };

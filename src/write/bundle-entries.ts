@@ -114,7 +114,14 @@ function planEntry(entry: BundleEntry, index: number, base: string, problem: (te
     problem(`request.url ${JSON.stringify(request.url)} is not [type], [type]/[id] or [type]?[criteria] on this server`, '.request.url');
     return null;
   }
-  const [, type, id = null, query = null] = m;
+  const [, type, rawId = null, query = null] = m;
+  let id: string | null = rawId;
+  try {
+    if (rawId !== null) id = decodeURIComponent(rawId);
+  } catch {
+    problem(`request.url ${JSON.stringify(request.url)} is not validly percent-encoded`, '.request.url');
+    return null;
+  }
   const resource = (entry.resource ?? null) as Record<string, unknown> | null;
   const needsResource = method === 'POST' || method === 'PUT';
   if (needsResource && !resource) problem(`${method} needs a resource`, '.resource');

@@ -1,5 +1,6 @@
 import { applyPatch, deepClone, JsonPatchError, validate, type Operation } from 'fast-json-patch';
 import { badRequest, preconditionFailed, unprocessable } from '../fhir/outcomes';
+import { unstorableJson } from '../validation/unstorable-json';
 
 const MAX_OPERATIONS = 1000;
 
@@ -11,6 +12,9 @@ const MAX_OPERATIONS = 1000;
 export function applyJsonPatch<T extends object>(resource: T, operations: Operation[]): T {
   if (!Array.isArray(operations)) throw badRequest('A JSON Patch document is an array of operations');
   if (operations.length > MAX_OPERATIONS) throw badRequest(`A patch may hold at most ${MAX_OPERATIONS} operations`);
+  // Before the patch library walks the values (recursively): runaway nesting, NUL, unkeepable numbers.
+  const unstorable = unstorableJson(operations, 'patch');
+  if (unstorable.length) throw badRequest(`The JSON Patch cannot be applied: ${unstorable[0].diagnostics}`, unstorable[0].expression);
   const invalid = validate(operations);
   if (invalid) throw badRequest(`The JSON Patch is not valid: ${describe(invalid, operations)}`);
   try {

@@ -7,30 +7,54 @@ import type { PatientWrite, PushedIdentifier } from '../../mappings/patient';
  * the winner committed, and its whole transaction is rolled back.
  */
 export class IdentifierTaken extends Error {
+  /** The Bundle entry that wrote them, inside a transaction. */
+  entry?: { index: number; method: string; url: string };
+
   constructor(readonly identifiers: readonly { system: string; value: string }[]) {
     super(`identifier ${identifiers.map((i) => `${i.system}|${i.value}`).join(', ')} belongs to another patient`);
     this.name = 'IdentifierTaken';
   }
 }
 
+/**
+ * A profile the gateway creates holds no PHI: SQL NULL, which says nothing, rather than the seed's
+ * plaintext '[]' default, which would tell (unencrypted) that the patient has no history.
+ */
+const NO_PHI = { columns: 'medical_history, medications, allergies', values: 'NULL, NULL, NULL' };
+
+export interface LockedPatient {
+  readonly version: number;
+  readonly deleted: boolean;
+  readonly organizationId: string | null;
+  readonly isActive: boolean;
+  /** A MediLens account (a sign-in, or a staff role) as well as a patient record. */
+  readonly account: boolean;
+}
+
 /** The users row of a patient, locked for the rest of the transaction: concurrent writers queue here. */
-export async function lockPatient(tx: EntityManager, id: string): Promise<{ version: number; deleted: boolean } | null> {
-  const rows: { version_id: number; deleted_at: Date | null }[] = await tx.query(
-    `SELECT version_id, deleted_at FROM users WHERE id = $1 FOR UPDATE`,
+export async function lockPatient(tx: EntityManager, id: string): Promise<LockedPatient | null> {
+  const rows: { version_id: number; deleted_at: Date | null; organization_id: string | null; is_active: boolean | null; account: boolean }[] = await tx.query(
+    `SELECT u.version_id, u.deleted_at, u.organization_id, u.is_active,
+            u.clerk_user_id IS NOT NULL OR EXISTS (
+              SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id AND r.name <> 'patient') AS account
+       FROM users u WHERE u.id = $1 FOR UPDATE OF u`,
     [id],
   );
-  return rows[0] ? { version: rows[0].version_id, deleted: rows[0].deleted_at !== null } : null;
+  const [row] = rows;
+  return row
+    ? { version: row.version_id, deleted: row.deleted_at !== null, organizationId: row.organization_id, isActive: row.is_active !== false, account: row.account }
+    : null;
 }
 
 export async function insertPatient(tx: EntityManager, id: string, organizationId: string, write: PatientWrite): Promise<void> {
   const c = write.columns;
   await tx.query(
-    `INSERT INTO users (id, organization_id, first_name, last_name, email, date_of_birth, gender, is_active, fhir_kept)
-     VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9::jsonb)`,
-    [id, organizationId, c.first_name, c.last_name, c.email, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
+    `INSERT INTO users (id, organization_id, first_name, last_name, date_of_birth, gender, is_active, fhir_kept)
+     VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8::jsonb)`,
+    [id, organizationId, c.first_name, c.last_name, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
   );
   if (c.language !== null || c.ethnicity !== null || c.fitzpatrick_type !== null) {
-    await tx.query(`INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type) VALUES ($1, $2, $3, $4)`, [
+    await tx.query(`INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type, ${NO_PHI.columns}) VALUES ($1, $2, $3, $4, ${NO_PHI.values})`, [
       id,
       c.language,
       c.ethnicity,
@@ -45,7 +69,7 @@ export async function insertPatient(tx: EntityManager, id: string, organizationI
  * Parts first, users last, and only what differs: a part's change bumps the version unless users was
  * already written in this transaction, and an unchanged PUT must not make a version at all.
  */
-export async function updatePatient(tx: EntityManager, id: string, organizationId: string, write: PatientWrite): Promise<void> {
+export async function updatePatient(tx: EntityManager, id: string, organizationId: string | null, write: PatientWrite): Promise<void> {
   const c = write.columns;
   const profile = [id, c.language, c.ethnicity, c.fitzpatrick_type];
   await tx.query(
@@ -55,8 +79,8 @@ export async function updatePatient(tx: EntityManager, id: string, organizationI
   );
   // A profile the Patient never mentioned is not created just to hold NULLs.
   await tx.query(
-    `INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type)
-     SELECT $1::uuid, $2::text, $3::text, $4::smallint
+    `INSERT INTO user_profiles (user_id, language, ethnicity, fitzpatrick_type, ${NO_PHI.columns})
+     SELECT $1::uuid, $2::text, $3::text, $4::smallint, ${NO_PHI.values}
       WHERE ($2::text IS NOT NULL OR $3::text IS NOT NULL OR $4::smallint IS NOT NULL)
         AND NOT EXISTS (SELECT 1 FROM user_profiles WHERE user_id = $1::uuid)`,
     profile,
@@ -68,16 +92,18 @@ export async function updatePatient(tx: EntityManager, id: string, organizationI
   );
   await putIdentifiers(tx, id, organizationId, write.identifiers);
   await tx.query(
-    `UPDATE users SET first_name = $2, last_name = $3, email = $4, date_of_birth = $5::date, gender = $6, is_active = $7,
-                      fhir_kept = $8::jsonb, deleted_at = NULL, updated_at = now()
+    `UPDATE users SET first_name = $2, last_name = $3, date_of_birth = $4::date, gender = $5, is_active = $6,
+                      fhir_kept = $7::jsonb, deleted_at = NULL, updated_at = now()
       WHERE id = $1`,
-    [id, c.first_name, c.last_name, c.email, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
+    [id, c.first_name, c.last_name, c.birth_date, c.gender, c.is_active, JSON.stringify(write.kept)],
   );
 }
 
-/** Soft delete: reads 410, history keeps every version, and the identifiers are free for a new registration. */
+/**
+ * Soft delete: reads 410, history keeps every version, and the identifiers are free for a new
+ * registration (the users_identifiers_follow trigger releases them, as for a delete by MediLens).
+ */
 export async function deletePatient(tx: EntityManager, id: string): Promise<void> {
-  await tx.query(`DELETE FROM patient_identifiers WHERE user_id = $1`, [id]);
   await tx.query(`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, [id]);
 }
 
@@ -86,7 +112,7 @@ export async function deletePatient(tx: EntityManager, id: string): Promise<void
  * touched: the unique key leaves it out of RETURNING (after waiting for a concurrent writer to finish),
  * and the write fails as a whole.
  */
-async function putIdentifiers(tx: EntityManager, userId: string, organizationId: string, identifiers: readonly PushedIdentifier[]): Promise<void> {
+async function putIdentifiers(tx: EntityManager, userId: string, organizationId: string | null, identifiers: readonly PushedIdentifier[]): Promise<void> {
   if (identifiers.length === 0) return;
   const rows = JSON.stringify(
     identifiers.map(({ system, value, ...details }, position) => ({ system, value, position, details: Object.keys(details).length ? details : null })),

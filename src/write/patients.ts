@@ -7,12 +7,12 @@ import { fromPatient, type PatientRow, type PatientWrite } from '../../mappings/
 import { rowAccess, type AccessContext, type RowAccess } from '../auth/access';
 import { AccessDenied } from '../auth/errors';
 import { UUID } from '../db/context';
-import { badRequest, forbidden, gone, invalidResource, notFound, preconditionFailed, unprocessable } from '../fhir/outcomes';
+import { badRequest, conflict, forbidden, gone, invalidResource, notFound, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import type { ResourceDefinition } from '../search/definition';
 import { readRow, rowsWhere } from '../search/query';
 import type { FhirValidator } from '../validation/fhir-validator';
 import { applyJsonPatch } from './json-patch';
-import { deletePatient as deleteRows, insertPatient, lockPatient, updatePatient as updateRows } from './patient-rows';
+import { deletePatient as deleteRows, insertPatient, lockPatient, updatePatient as updateRows, type LockedPatient } from './patient-rows';
 
 /** What a write needs: its transaction, the caller, and how Patients are read and checked. */
 export interface WriteScope {
@@ -27,6 +27,8 @@ export interface WriteScope {
 export interface Written {
   readonly status: 200 | 201;
   readonly resource: Patient;
+  /** A conditional create matched a Patient the token may not read: say which, show nothing of it. */
+  readonly unreadable?: boolean;
 }
 
 export interface Identifier {
@@ -49,7 +51,9 @@ export async function createPatient(scope: WriteScope, body: unknown, opts: { if
     }
     const matches = await patientsWithIdentifier(scope, reach, opts.ifNoneExist);
     if (matches.length > 1) throw preconditionFailed(`If-None-Exist identifier=${system}|${value} matches more than one Patient`);
-    if (matches.length === 1) return { status: 200, resource: scope.def.toResource(matches[0], scope.ctx) as Patient };
+    if (matches.length === 1) {
+      return { status: 200, resource: scope.def.toResource(matches[0], scope.ctx) as Patient, ...(mayRead(scope.access) ? {} : { unreadable: true }) };
+    }
   }
   const organizationId = organizationFor(scope.access, write);
   const id = opts.id ?? crypto.randomUUID();
@@ -74,9 +78,9 @@ export async function updatePatient(scope: WriteScope, id: string, body: unknown
     if (opts.ifMatch !== undefined) throw preconditionFailed(`Patient/${id} does not exist, so it has no version ${opts.ifMatch}`);
     return createPatient(scope, body, { id });
   }
-  await currentRow(scope, reach, id, locked.version, opts.ifMatch, { allowDeleted: true });
-  sameOrganization(scope, write);
-  await updateRows(scope.tx, id, await organizationOf(scope, id), write);
+  const row = await currentRow(scope, reach, id, locked.version, opts.ifMatch, { allowDeleted: true });
+  guardUpdate(scope, reach, locked, row, write);
+  await updateRows(scope.tx, id, locked.organizationId, write);
   return { status: 200, resource: await readBack(scope, reach, id) };
 }
 
@@ -108,8 +112,8 @@ export async function patchPatient(scope: WriteScope, id: string, operations: un
     throw unprocessable([{ diagnostics: 'A patch may not change the resourceType or id', expression: ['Patient.id'] }]);
   }
   const write = checkPatient(scope, patched, 'patch');
-  sameOrganization(scope, write);
-  await updateRows(scope.tx, id, await organizationOf(scope, id), write);
+  guardUpdate(scope, reach, locked, row, write);
+  await updateRows(scope.tx, id, locked.organizationId, write);
   return { status: 200, resource: await readBack(scope, reach, id) };
 }
 
@@ -121,6 +125,7 @@ export async function deletePatient(scope: WriteScope, id: string): Promise<{ de
   const current = await readRow(scope.tx, scope.def, reach, id);
   if (!current) throw notFound(`Patient/${id} is not known`);
   if (current.deleted) return { deleted: false };
+  if (locked.account) throw accountConflict(id, 'deleted');
   await deleteRows(scope.tx, id);
   return { deleted: true };
 }
@@ -170,18 +175,41 @@ function organizationFor(access: AccessContext, write: PatientWrite): string {
   return named;
 }
 
-/** A patient moves between organizations only in MediLens, never by a client's write. */
-function sameOrganization(scope: WriteScope, write: PatientWrite): void {
+/**
+ * What an update may not do, whatever its scopes allow: move the patient to another organization (only
+ * MediLens moves patients), change the identifiers from a patient's own context (an MRN links the
+ * hospital's record to this one: a patient must not take, drop or probe one), or close a MediLens
+ * account (sign-in or staff role) by deactivating its patient record.
+ */
+function guardUpdate(scope: WriteScope, reach: RowAccess, locked: LockedPatient, row: PatientRow, write: PatientWrite): void {
   const named = write.columns.organization_id;
-  if (named !== null && scope.access.organizationId !== null && named !== scope.access.organizationId) {
-    throw forbidden(`Writes are confined to the caller's organization: managingOrganization must be Organization/${scope.access.organizationId} or absent`);
+  if (named !== null && named !== locked.organizationId) {
+    throw forbidden(`A Patient stays in its organization: managingOrganization must be Organization/${locked.organizationId} or absent`);
   }
+  const patientContext = scope.access.compartment !== null || reach.alternatives.every((alt) => alt.patientId !== null);
+  if (patientContext) {
+    const key = (i: { system: string; value: string }) => `${i.system}|${i.value}`;
+    const before = new Set((row.identifiers ?? []).map(key));
+    const after = new Set(write.identifiers.map(key));
+    if (before.size !== after.size || [...after].some((k) => !before.has(k))) {
+      throw forbidden("A patient-context token cannot change a Patient's identifiers (they link it to the hospitals' records)");
+    }
+  }
+  if (locked.account && locked.isActive && !write.columns.is_active) throw accountConflict(row.id, 'deactivated');
 }
 
-async function organizationOf(scope: WriteScope, id: string): Promise<string> {
-  const [row] = await scope.tx.query(`SELECT organization_id FROM users WHERE id = $1`, [id]);
-  return row.organization_id;
+function accountConflict(id: string, what: string) {
+  return conflict(`Patient/${id} is also a MediLens account (a sign-in or a staff role); it is ${what} in MediLens, not by a FHIR client`);
 }
+
+const mayRead = (access: AccessContext): boolean => {
+  try {
+    rowAccess(access, 'Patient', 'r');
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The locked Patient within reach, at the version the client expects. */
 async function currentRow(

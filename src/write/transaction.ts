@@ -11,6 +11,7 @@ import { readRow, rowsById, rowsWhere } from '../search/query';
 import type { ResultDefinitions } from '../ingest/reach';
 import { atEntry, type PlannedEntry } from './bundle-entries';
 import { clientErrorOf, isUniqueViolation, PATIENT_REFUSALS } from './database-errors';
+import { IdentifierTaken } from './patient-rows';
 import { conditionalUpdatePatient, createPatient, deletePatient, updatePatient, type WriteScope } from './patients';
 
 /** What one entry of a transaction did: its response, and the resource written (for return=representation). */
@@ -46,11 +47,20 @@ export async function runTransaction(scope: WriteScope, defs: ResultDefinitions,
     const sorted = results.map(() => crypto.randomUUID()).sort();
     results.forEach((result, k) => ids.set(result.fullUrl ?? `#${result.index}`, { type: 'Observation', id: sorted[k] }));
   }
-  const sorted = [...writes].sort((a, b) => ORDER[a.method] - ORDER[b.method] || rank(a) - rank(b) || a.index - b.index);
+  const sorted = [...writes].sort((a, b) => rank(a) - rank(b) || ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+  const touched = new Map<string, PlannedEntry>();
   for (const entry of sorted) {
     if (entry.type === 'Observation') continue;
     try {
-      if (entry.type === 'Patient') outcomes.set(entry.index, await patientEntry(scope, entry, ids));
+      if (entry.type === 'Patient') {
+        const outcome = await patientEntry(scope, entry, ids);
+        // FHIR: a transaction that touches one resource twice fails (which write would win is undefined).
+        const id = outcome.id;
+        const earlier = touched.get(id);
+        if (earlier) throw badRequest(`Patient/${id} is also written by Bundle.entry[${earlier.index}]; a transaction may write a resource once`);
+        touched.set(id, entry);
+        outcomes.set(entry.index, outcome.outcome);
+      }
       else {
         const written = await reportEntry(scope, defs, entry, ids, observations.get(entry.index) ?? []);
         for (const [index, outcome] of written) outcomes.set(index, outcome);
@@ -62,7 +72,7 @@ export async function runTransaction(scope: WriteScope, defs: ResultDefinitions,
   return outcomes;
 }
 
-/** Patients first within a method, so the reports after them can name them. */
+/** Patients first (DELETE, POST, PUT), so the reports after them can name them however they came. */
 const rank = (entry: PlannedEntry) => (entry.type === 'Patient' ? 0 : 1);
 
 /** fullUrl -> the id it will have: new UUIDs for POSTed resources, the URL's id for PUTs. */
@@ -71,7 +81,7 @@ function assignIds(entries: readonly PlannedEntry[]): Map<string, { type: string
   for (const entry of entries) {
     if (entry.fullUrl === null) continue;
     if (entry.method === 'POST') ids.set(entry.fullUrl, { type: entry.type, id: entry.type === 'Patient' && entry.ifNoneExist ? null : crypto.randomUUID() });
-    else if (entry.method === 'PUT' && entry.id) ids.set(entry.fullUrl, { type: entry.type, id: entry.id });
+    else if (entry.method === 'PUT') ids.set(entry.fullUrl, { type: entry.type, id: entry.id });
   }
   return ids;
 }
@@ -107,20 +117,22 @@ function reportResults(entries: readonly PlannedEntry[]): Map<number, PlannedEnt
   return results;
 }
 
-async function patientEntry(scope: WriteScope, entry: PlannedEntry, ids: Map<string, { type: string; id: string | null }>): Promise<EntryOutcome> {
+async function patientEntry(scope: WriteScope, entry: PlannedEntry, ids: Map<string, { type: string; id: string | null }>): Promise<{ id: string; outcome: EntryOutcome }> {
   const ifMatch = entry.ifMatch === null ? undefined : ifMatchVersion({ 'if-match': entry.ifMatch });
   let resource: Patient;
   let status: 200 | 201;
+  let unreadable = false;
   switch (entry.method) {
     case 'DELETE': {
       await deletePatient(scope, entry.id!);
-      return { response: { status: '204 No Content' } };
+      return { id: entry.id!, outcome: { response: { status: '204 No Content' } } };
     }
     case 'POST': {
       const ifNoneExist = entry.ifNoneExist === null ? undefined : identifierCriteria(entry.ifNoneExist, 'ifNoneExist');
       const given = entry.fullUrl ? ids.get(entry.fullUrl)?.id ?? undefined : undefined;
-      ({ resource, status } = await createPatient(scope, resolveReferences(entry.resource, ids), { ifNoneExist, ...(given ? { id: given } : {}) }));
-      if (entry.fullUrl) ids.set(entry.fullUrl, { type: 'Patient', id: resource.id! });
+      const written = await createPatient(scope, resolveReferences(entry.resource, ids), { ifNoneExist, ...(given ? { id: given } : {}) });
+      ({ resource, status } = written);
+      unreadable = written.unreadable === true;
       break;
     }
     default: {
@@ -130,7 +142,9 @@ async function patientEntry(scope: WriteScope, entry: PlannedEntry, ids: Map<str
         : await conditionalUpdatePatient(scope, identifierCriteria(entry.query ?? '', 'A conditional update'), body, { ifMatch }));
     }
   }
-  return { response: written('Patient', resource.id!, resource.meta!, status), resource };
+  // A conditional entry's id is known only now; later entries may name it by its fullUrl.
+  if (entry.fullUrl) ids.set(entry.fullUrl, { type: 'Patient', id: resource.id! });
+  return { id: resource.id!, outcome: { response: written('Patient', resource.id!, resource.meta!, status), ...(unreadable ? {} : { resource }) } };
 }
 
 async function reportEntry(
@@ -141,6 +155,8 @@ async function reportEntry(
   results: readonly PlannedEntry[],
 ): Promise<Map<number, EntryOutcome>> {
   const reportReach = rowAccess(scope.access, 'DiagnosticReport', 'c');
+  // A result names its patient and answers with the ids: re-identification for a researcher.
+  if (!scope.access.identifiable) throw forbidden(`The ${scope.access.role} role cannot write results: a result identifies its patient`);
   const observationReach = results.length ? rowAccess(scope.access, 'Observation', 'c') : null;
   const report = (await resolveConditional(scope, resolveReferences(entry.resource, ids))) as unknown as DiagnosticReport;
   const observations: Observation[] = [];
@@ -293,6 +309,10 @@ function written(type: string, id: string, meta: { versionId?: string; lastUpdat
 
 /** An entry's failure as the Bundle's: the status it earned, pointing at the entry. */
 function located(err: unknown, entry: PlannedEntry): unknown {
+  if (err instanceof IdentifierTaken) {
+    err.entry ??= entry;
+    return err;
+  }
   if (err instanceof OutcomeError) return err.diagnostics.startsWith('Bundle.entry[') ? err : atEntry(err, entry);
   if (err instanceof AccessDenied) return atEntry(forbidden(err.message, err.scope), entry);
   // A unique key a concurrent writer took stays raw: a conditional transaction is re-run on it.

@@ -53,8 +53,7 @@ function transactionEntry(outcome: EntryOutcome | undefined, representation: boo
 
 /** One entry through the interaction table, as if it had been its own request by the same caller. */
 async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: FhirRequest, deps: FhirDeps, representation: boolean): Promise<BundleEntry> {
-  const path = `/${entry.type}${entry.id !== null ? `/${entry.id}` : ''}`;
-  const match = findRoute(routes, entry.method, path);
+  const path = `/${entry.type}${entry.id !== null ? `/${encodeURIComponent(entry.id)}` : ''}`;
   const headers = {
     ...(req.headers.prefer ? { prefer: req.headers.prefer } : {}),
     ...(entry.ifMatch !== null ? { 'if-match': entry.ifMatch } : {}),
@@ -65,6 +64,7 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
       const [first, ...rest] = entry.problems;
       throw new OutcomeError(400, 'invalid', first.diagnostics, first.expression, {}, rest.map((p) => ({ severity: 'error', code: 'invalid', ...p })));
     }
+    const match = findRoute(routes, entry.method, path);
     if (!match) {
       const results = entry.method === 'POST' && (entry.type === 'DiagnosticReport' || entry.type === 'Observation');
       throw results

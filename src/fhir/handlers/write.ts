@@ -4,6 +4,7 @@ import { withDbContext } from '../../db/context';
 import type { PatientRow } from '../../../mappings/patient';
 import type { ResourceDefinition } from '../../search/definition';
 import { clientErrorOf, isUniqueViolation, PATIENT_REFUSALS } from '../../write/database-errors';
+import { atEntry } from '../../write/bundle-entries';
 import { IdentifierTaken } from '../../write/patient-rows';
 import {
   conditionalUpdatePatient,
@@ -44,7 +45,8 @@ export async function inWriteTransaction<T>(
       // The loser of a race may also trip over another unique value the winner took (users.email).
       if (conditional && attempt < CONDITIONAL_ATTEMPTS && (err instanceof IdentifierTaken || isUniqueViolation(err))) continue;
       if (err instanceof IdentifierTaken) {
-        throw conflict(`Patient.identifier ${err.identifiers.map((i) => `${i.system}|${i.value}`).join(', ')} already belongs to another Patient of the organization`, ['Patient.identifier']);
+        const taken = conflict(`Patient.identifier ${err.identifiers.map((i) => `${i.system}|${i.value}`).join(', ')} already belongs to another Patient of the organization`, ['Patient.identifier']);
+        throw err.entry ? atEntry(taken, err.entry) : taken;
       }
       throw clientErrorOf(err, PATIENT_REFUSALS);
     }
@@ -56,6 +58,8 @@ export function writtenResponse(req: FhirRequest, deps: FhirDeps, written: Writt
   const { resource } = written;
   const location = `${deps.config.publicBaseUrl}/fhir/Patient/${resource.id}/_history/${resource.meta!.versionId}`;
   const headers = { ...resourceHeaders(resource), [written.status === 201 ? 'Location' : 'Content-Location']: location };
+  // A conditional create matched a Patient this token may not read: which one, but nothing of it.
+  if (written.unreadable) return { status: written.status, body: informational(`An existing Patient/${resource.id} matches If-None-Exist; nothing was created`), headers };
   switch (returnPreference(req.headers)) {
     case 'minimal':
       return { status: written.status, body: undefined, headers };
@@ -82,7 +86,8 @@ export function createHandler(def: ResourceDefinition<PatientRow>): Handler {
 export function updateHandler(def: ResourceDefinition<PatientRow>): Handler {
   return async (req, deps) => {
     const ifMatch = ifMatchVersion(req.headers);
-    const written = await inWriteTransaction(req, deps, def, false, (scope) => updatePatient(scope, req.params.id, req.body, { ifMatch }));
+    // PUT is idempotent: a concurrent PUT that created this id first makes the retry an update.
+    const written = await inWriteTransaction(req, deps, def, true, (scope) => updatePatient(scope, req.params.id, req.body, { ifMatch }));
     return writtenResponse(req, deps, written, written.status === 201 ? 'created' : 'updated');
   };
 }
