@@ -41,30 +41,21 @@ export function operationOutcome(
 }
 
 export const badRequest = (diagnostics: string, expression?: string[]) => new OutcomeError(400, 'invalid', diagnostics, expression);
-/** A resource that breaks FHIR or MediLens rules (a CHECK range, a binding the mapping needs): every issue found. */
-export function unprocessable(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
-  const [first = { diagnostics: 'The resource cannot be processed' }, ...rest] = issues;
-  return new OutcomeError(
-    422,
-    'processing',
-    first.diagnostics,
-    first.expression,
-    {},
-    rest.map((i) => ({ severity: 'error', code: 'processing', diagnostics: i.diagnostics, ...(i.expression?.length ? { expression: i.expression } : {}) })),
-  );
+/** One error carrying every issue found (a validation reports all its problems, not only the first). */
+export function withIssues(
+  status: number,
+  code: IssueCode,
+  issues: readonly { diagnostics: string; expression?: string[] }[],
+  fallback: string,
+): OutcomeError {
+  const [first = { diagnostics: fallback }, ...rest] = issues;
+  const more = rest.map((i): OperationOutcomeIssue => ({ severity: 'error', code, diagnostics: i.diagnostics, ...(i.expression?.length ? { expression: i.expression } : {}) }));
+  return new OutcomeError(status, code, first.diagnostics, first.expression, {}, more);
 }
-/** A request that does not parse as FHIR (wrong types, unknown elements): every issue found. */
-export function invalidResource(issues: readonly { diagnostics: string; expression?: string[] }[]): OutcomeError {
-  const [first = { diagnostics: 'The resource is not valid FHIR' }, ...rest] = issues;
-  return new OutcomeError(
-    400,
-    'structure',
-    first.diagnostics,
-    first.expression,
-    {},
-    rest.map((i) => ({ severity: 'error', code: 'structure', diagnostics: i.diagnostics, ...(i.expression?.length ? { expression: i.expression } : {}) })),
-  );
-}
+/** A resource that breaks FHIR or MediLens rules (a CHECK range, a binding the mapping needs). */
+export const unprocessable = (issues: readonly { diagnostics: string; expression?: string[] }[]) => withIssues(422, 'processing', issues, 'The resource cannot be processed');
+/** A request that does not parse as FHIR (wrong types, unknown elements). */
+export const invalidResource = (issues: readonly { diagnostics: string; expression?: string[] }[]) => withIssues(400, 'structure', issues, 'The resource is not valid FHIR');
 export const conflict = (diagnostics: string, expression?: string[]) => new OutcomeError(409, 'conflict', diagnostics, expression);
 export const preconditionFailed = (diagnostics: string) => new OutcomeError(412, 'conflict', diagnostics);
 export const notFound = (diagnostics = 'Not found') => new OutcomeError(404, 'not-found', diagnostics);

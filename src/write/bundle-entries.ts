@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry } from 'fhir/r4';
-import { badRequest, OutcomeError } from '../fhir/outcomes';
+import { badRequest, OutcomeError, withIssues } from '../fhir/outcomes';
 import { FhirValidator } from '../validation/fhir-validator';
 
 export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -64,7 +64,7 @@ export function planEntries(body: unknown, validator: FhirValidator, base: strin
     if (at) add(Number(at[1]), issue);
     else envelope.push(issue);
   }
-  if (envelope.length) throw new OutcomeError(400, 'structure', envelope[0].diagnostics, envelope[0].expression, {}, envelope.slice(1).map(toIssue));
+  if (envelope.length) throw withIssues(400, 'structure', envelope, 'The Bundle is not valid FHIR');
 
   const fullUrls = new Set<string>();
   const planned = entries.map((entry, index) => {
@@ -82,7 +82,7 @@ export function planEntries(body: unknown, validator: FhirValidator, base: strin
   });
   const all = planned.flatMap((p) => p.problems);
   if (bundle.type === 'transaction' && all.length) {
-    throw new OutcomeError(400, 'invalid', all[0].diagnostics, all[0].expression, {}, all.slice(1).map(toIssue));
+    throw withIssues(400, 'invalid', all, 'The Bundle has invalid entries');
   }
   return { type: bundle.type, entries: planned };
 }
@@ -91,10 +91,6 @@ export function planEntries(body: unknown, validator: FhirValidator, base: strin
 function unplannable(entry: BundleEntry, index: number): Omit<PlannedEntry, 'problems'> {
   const method = (entry?.request?.method ?? 'GET') as EntryMethod;
   return { index, method, url: String(entry?.request?.url ?? ''), type: '', id: null, query: null, fullUrl: null, resource: null, ifNoneExist: null, ifMatch: null };
-}
-
-function toIssue(issue: { diagnostics: string; expression: string[] }) {
-  return { severity: 'error' as const, code: 'invalid' as const, diagnostics: issue.diagnostics, expression: issue.expression };
 }
 
 function planEntry(entry: BundleEntry, index: number, base: string, problem: (text: string, where?: string) => void): Omit<PlannedEntry, 'problems'> | null {

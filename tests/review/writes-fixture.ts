@@ -7,64 +7,30 @@ import { backendToken, ExternalIdp, keyClient, testApp } from '../support/auth';
 import { openTestDatabase, type TestDatabase } from '../support/database';
 import { insertOrganization, userWithRole } from '../support/fixtures';
 import { completeDocument } from '../ingest/documents';
-import { TOUCHED_TABLES } from '../ingest/fixture';
+import { api as writeApi, INTERNALS, newMrn, patient, WRITE_TABLES, type Api as WriteApi } from '../writes/support';
 
 /**
  * REVIEW helpers for tests/review/writes-*.test.ts: two hospitals, real tokens (backend clients of our
  * own token endpoint, users of a real external IdP), requests, row counts. Nothing is mocked.
  */
 
-export const MRN = 'http://hospital.example/mrn';
-export const FHIR_JSON = 'application/fhir+json';
-export const JSON_PATCH = 'application/json-patch+json';
+// The write tests' helpers, shared: one request vocabulary for both suites.
+export { FHIR_JSON, INTERNALS, JSON_PATCH, MRN, newMrn, patient, WRITE_TABLES } from '../writes/support';
 export const SESSION_SYSTEM = 'https://fhir.medilens.ai/sid/session-id';
 export const ALL = 'system/Patient.cruds system/DiagnosticReport.cr system/Observation.cr';
-export const WRITE_TABLES = [...new Set(['users', 'user_profiles', 'patient_identifiers', ...TOUCHED_TABLES])];
-/** SQL, placeholders, internal names or stack frames: never in a client's answer. */
-export const INTERNALS =
-  /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|JOIN)\b|\$\d\b|fhir_patient|patient_identifiers|users_\w+_key|\.ts:\d+|\bat [\w.<>]+ \(|QueryFailedError|node_modules|duplicate key|violates/;
-
-export const newMrn = (prefix = 'MRN') => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 export const urn = () => `urn:uuid:${crypto.randomUUID()}`;
 
-export function patient(mrn: string, extra: Partial<Patient> = {}): Patient {
-  return {
-    resourceType: 'Patient',
-    identifier: [{ system: MRN, value: mrn }],
-    name: [{ use: 'official', family: 'Doe', given: ['Jane'] }],
-    gender: 'female',
-    birthDate: '1980-04-01',
-    ...extra,
-  };
-}
 
-const text = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
-
-export interface Api {
-  create(body: unknown, headers?: Record<string, string>): request.Test;
-  update(id: string, body: unknown, headers?: Record<string, string>): request.Test;
-  conditionalUpdate(query: string, body: unknown, headers?: Record<string, string>): request.Test;
-  patch(id: string, ops: unknown, headers?: Record<string, string>): request.Test;
-  remove(id: string): request.Test;
-  read(id: string): request.Test;
-  get(path: string): request.Test;
-  bundle(body: unknown, headers?: Record<string, string>): request.Test;
+export interface Api extends WriteApi {
   ingest(doc: unknown): request.Test;
 }
 
+/** The write tests' requests, plus native ingestion. */
 export function api(app: Express, token: string): Api {
-  const send = (req: request.Test, body: unknown, headers: Record<string, string>) =>
-    req.auth(token, { type: 'bearer' }).set({ 'Content-Type': FHIR_JSON, ...headers }).send(text(body));
   return {
-    create: (body, headers = {}) => send(request(app).post('/fhir/Patient'), body, headers),
-    update: (id, body, headers = {}) => send(request(app).put(`/fhir/Patient/${id}`), body, headers),
-    conditionalUpdate: (query, body, headers = {}) => send(request(app).put(`/fhir/Patient?${query}`), body, headers),
-    patch: (id, ops, headers = {}) => send(request(app).patch(`/fhir/Patient/${id}`), ops, { 'Content-Type': JSON_PATCH, ...headers }),
-    remove: (id) => request(app).delete(`/fhir/Patient/${id}`).auth(token, { type: 'bearer' }),
-    read: (id) => request(app).get(`/fhir/Patient/${id}`).auth(token, { type: 'bearer' }),
-    get: (path) => request(app).get(path.startsWith('/') ? path : `/fhir/${path}`).auth(token, { type: 'bearer' }),
-    bundle: (body, headers = {}) => send(request(app).post('/fhir'), body, headers),
-    ingest: (doc) => send(request(app).post('/medilens/assessments'), doc, { 'Content-Type': 'application/json' }),
+    ...writeApi(app, token),
+    ingest: (doc) =>
+      request(app).post('/medilens/assessments').auth(token, { type: 'bearer' }).set('Content-Type', 'application/json').send(JSON.stringify(doc)),
   };
 }
 

@@ -6,7 +6,7 @@ import { planEntries, type PlannedEntry } from '../../write/bundle-entries';
 import { runTransaction, type EntryOutcome } from '../../write/transaction';
 import { toOutcomeError } from '../error-handler';
 import type { FhirDeps, FhirRequest, FhirResponse, Handler, Route } from '../interaction';
-import { notFound, OutcomeError } from '../outcomes';
+import { notFound, OutcomeError, withIssues } from '../outcomes';
 import { returnPreference } from '../preconditions';
 import { inWriteTransaction } from './write';
 
@@ -60,10 +60,7 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
     ...(entry.ifNoneExist !== null ? { 'if-none-exist': entry.ifNoneExist } : {}),
   };
   try {
-    if (entry.problems.length) {
-      const [first, ...rest] = entry.problems;
-      throw new OutcomeError(400, 'invalid', first.diagnostics, first.expression, {}, rest.map((p) => ({ severity: 'error', code: 'invalid', ...p })));
-    }
+    if (entry.problems.length) throw withIssues(400, 'invalid', entry.problems, 'The entry is invalid');
     const match = findRoute(routes, entry.method, path);
     if (!match) {
       const results = entry.method === 'POST' && (entry.type === 'DiagnosticReport' || entry.type === 'Observation');
