@@ -21,6 +21,16 @@ export interface FhirKitClient {
   read(args: { resourceType: string; id: string }): Promise<FhirResource>;
   vread(args: { resourceType: string; id: string; version: string | number }): Promise<FhirResource>;
   request(url: string, opts?: { method?: string }): Promise<unknown>;
+  create(args: { resourceType: string; body: FhirResource; options?: RequestOptions }): Promise<FhirResource>;
+  update(args: { resourceType: string; id?: string; searchParams?: Record<string, string>; body: FhirResource; options?: RequestOptions }): Promise<FhirResource>;
+  patch(args: { resourceType: string; id: string; jsonPatch: unknown[]; options?: RequestOptions }): Promise<FhirResource>;
+  delete(args: { resourceType: string; id: string; options?: RequestOptions }): Promise<OperationOutcome>;
+  transaction(args: { body: Bundle; options?: RequestOptions }): Promise<Bundle>;
+  batch(args: { body: Bundle; options?: RequestOptions }): Promise<Bundle>;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
 }
 
 /** A fhir-kit-client Client on `fhirBase` (e.g. http://127.0.0.1:1234/fhir). */
