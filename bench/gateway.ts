@@ -50,6 +50,9 @@ export interface GatewayOptions {
   databaseUrl: string;
   poolSize?: number;
   logLevel: 'warn' | 'error' | 'silent';
+  /** The bench client's scope (default BENCH_SCOPE) and organization (default none: all organizations). */
+  scope?: string;
+  organizationId?: string;
 }
 
 /**
@@ -108,7 +111,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   await registerClient(db.dataSource, {
     clientId: BENCH_CLIENT_ID,
     jwks: { keys: [key.publicJwk] },
-    scope: BENCH_SCOPE,
+    scope: opts.scope ?? BENCH_SCOPE,
+    organizationId: opts.organizationId ?? null,
     description: 'npm run bench (re-registered with a new key at every run)',
   });
 
@@ -126,7 +130,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
           grant_type: 'client_credentials',
-          scope: BENCH_SCOPE,
+          scope: opts.scope ?? BENCH_SCOPE,
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
           client_assertion: await assertion(key, tokenUrl),
         }),

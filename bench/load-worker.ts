@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { Samples } from './stats';
+import { writeRequest, type WriteTemplate } from './write-requests';
 
 export interface AutocannonJob {
   kind: 'autocannon';
@@ -17,8 +18,10 @@ export interface AutocannonJob {
   paths: string[];
   connections: number;
   durationS: number;
-  /** The resourceType every 200 response must carry. */
+  /** The resourceType every 2xx response must carry ('' for a non-FHIR answer). */
   expect: string;
+  /** A write instead of a GET: each request's body is built from this (bench/write-requests.ts). */
+  write?: WriteTemplate;
 }
 
 export interface WalkJob {
@@ -99,14 +102,19 @@ async function runAutocannon(job: AutocannonJob): Promise<AutocannonResult> {
     headers: { authorization: `Bearer ${job.token}`, accept: 'application/fhir+json' },
     requests: [
       {
-        method: 'GET',
-        setupRequest: (req) => ({ ...req, path: paths[Math.floor(Math.random() * paths.length)] }),
+        method: job.write ? 'POST' : 'GET',
+        setupRequest: (req) => {
+          const path = paths[Math.floor(Math.random() * paths.length)];
+          if (!job.write) return { ...req, path };
+          const write = writeRequest(job.write);
+          return { ...req, method: write.method, path: write.path, body: write.body, headers: { ...req.headers, ...write.headers } };
+        },
         onResponse: (status, body) => {
           failures.statuses[status] = (failures.statuses[status] ?? 0) + 1;
           if (status < 200 || status > 299) {
             failures.non2xx++;
             sample(failures, `HTTP ${status}: ${body}`);
-          } else if (!isResource(body, job.expect)) {
+          } else if (job.expect && !isResource(body, job.expect)) {
             failures.mismatches++;
             sample(failures, `HTTP ${status}, not a ${job.expect}: ${body}`);
           }

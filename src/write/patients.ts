@@ -49,7 +49,7 @@ export async function createPatient(scope: WriteScope, body: unknown, opts: { if
     if (!write.identifiers.some((i) => i.system === system && i.value === value)) {
       throw badRequest('If-None-Exist must name one of the Patient\'s own identifiers (system|value)', ['Patient.identifier']);
     }
-    const matches = await patientsWithIdentifier(scope, reach, opts.ifNoneExist);
+    const matches = await patientsWithIdentifier(scope.tx, scope.def, reach, opts.ifNoneExist);
     if (matches.length > 1) throw preconditionFailed(`If-None-Exist identifier=${system}|${value} matches more than one Patient`);
     if (matches.length === 1) {
       return { status: 200, resource: scope.def.toResource(matches[0], scope.ctx) as Patient, ...(mayRead(scope.access) ? {} : { unreadable: true }) };
@@ -87,7 +87,7 @@ export async function updatePatient(scope: WriteScope, id: string, body: unknown
 /** PUT Patient?identifier=system|value: update the one match, create when none, 412 when several. */
 export async function conditionalUpdatePatient(scope: WriteScope, criteria: Identifier, body: unknown, opts: { ifMatch?: number } = {}): Promise<Written> {
   const reach = rowAccess(scope.access, 'Patient', 'u');
-  const matches = await patientsWithIdentifier(scope, reach, criteria);
+  const matches = await patientsWithIdentifier(scope.tx, scope.def, reach, criteria);
   if (matches.length > 1) throw preconditionFailed(`identifier=${criteria.system}|${criteria.value} matches more than one Patient`);
   const bodyId = (body as Partial<Patient> | null)?.id;
   if (matches.length === 1) {
@@ -236,13 +236,21 @@ async function readBack(scope: WriteScope, reach: RowAccess, id: string): Promis
   return scope.def.toResource(written.row, scope.ctx) as Patient;
 }
 
-async function patientsWithIdentifier(scope: WriteScope, reach: RowAccess, { system, value }: Identifier): Promise<PatientRow[]> {
+/**
+ * Live Patients within reach holding an identifier (at most 2: enough to tell none, one, several).
+ * Driven from the identifier's index (IN, not a correlated EXISTS the planner runs per visible user).
+ */
+export async function patientsWithIdentifier(
+  tx: EntityManager,
+  def: ResourceDefinition<PatientRow>,
+  reach: RowAccess,
+  { system, value }: Identifier,
+): Promise<PatientRow[]> {
   return rowsWhere(
-    scope.tx,
-    scope.def,
+    tx,
+    def,
     reach,
-    (params) =>
-      `EXISTS (SELECT 1 FROM patient_identifiers pi WHERE pi.user_id = r.id AND pi.system = ${params.add(system)} AND pi.value = ${params.add(value)})`,
+    (params) => `r.id IN (SELECT pi.user_id FROM patient_identifiers pi WHERE pi.value = ${params.add(value)} AND pi.system = ${params.add(system)})`,
     2,
   );
 }

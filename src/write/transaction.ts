@@ -7,12 +7,12 @@ import { badRequest, forbidden, OutcomeError, preconditionFailed, unprocessable 
 import { identifierCriteria, ifMatchVersion } from '../fhir/preconditions';
 import { resolvePatient } from '../ingest/patient';
 import { ingestResult } from '../ingest/write';
-import { readRow, rowsById, rowsWhere } from '../search/query';
+import { readRow, rowsById } from '../search/query';
 import type { ResultDefinitions } from '../ingest/reach';
 import { atEntry, type PlannedEntry } from './bundle-entries';
 import { clientErrorOf, isUniqueViolation, PATIENT_REFUSALS } from './database-errors';
 import { IdentifierTaken } from './patient-rows';
-import { conditionalUpdatePatient, createPatient, deletePatient, updatePatient, type WriteScope } from './patients';
+import { conditionalUpdatePatient, createPatient, deletePatient, patientsWithIdentifier, updatePatient, type WriteScope } from './patients';
 
 /** What one entry of a transaction did: its response, and the resource written (for return=representation). */
 export interface EntryOutcome {
@@ -158,11 +158,12 @@ async function reportEntry(
   // A result names its patient and answers with the ids: re-identification for a researcher.
   if (!scope.access.identifiable) throw forbidden(`The ${scope.access.role} role cannot write results: a result identifies its patient`);
   const observationReach = results.length ? rowAccess(scope.access, 'Observation', 'c') : null;
-  const report = (await resolveConditional(scope, resolveReferences(entry.resource, ids))) as unknown as DiagnosticReport;
+  const resolved = new Map<string, string>();
+  const report = (await resolveConditional(scope, resolveReferences(entry.resource, ids), resolved)) as unknown as DiagnosticReport;
   const observations: Observation[] = [];
   for (const result of results) {
     try {
-      observations.push((await resolveConditional(scope, resolveReferences(result.resource, ids))) as unknown as Observation);
+      observations.push((await resolveConditional(scope, resolveReferences(result.resource, ids), resolved)) as unknown as Observation);
     } catch (err) {
       throw located(err, result);
     }
@@ -276,26 +277,26 @@ function resolveReferences(resource: Record<string, unknown> | null, ids: Map<st
 }
 
 /** Conditional references (Patient?identifier=system|value) rewritten to the one Patient they match. */
-async function resolveConditional(scope: WriteScope, resource: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function resolveConditional(scope: WriteScope, resource: Record<string, unknown>, resolved: Map<string, string>): Promise<Record<string, unknown>> {
   const subject = resource.subject as { reference?: string } | undefined;
   const reference = subject?.reference;
   if (!reference || !reference.startsWith('Patient?')) {
     if (reference && /^[A-Za-z]+\?/.test(reference)) throw unprocessable([{ diagnostics: `Conditional reference ${reference} is not supported; only Patient?identifier=system|value is` }]);
     return resource;
   }
-  const { system, value } = identifierCriteria(reference, 'A conditional reference');
-  const reach = rowAccess(scope.access, 'Patient', 'r');
-  const matches = await rowsWhere(
-    scope.tx,
-    scope.def,
-    reach,
-    (params) => `EXISTS (SELECT 1 FROM patient_identifiers pi WHERE pi.user_id = r.id AND pi.system = ${params.add(system)} AND pi.value = ${params.add(value)})`,
-    2,
-  );
-  if (matches.length !== 1) {
-    throw preconditionFailed(`Conditional reference ${reference} matches ${matches.length === 0 ? 'no' : 'more than one'} Patient`);
+  // A report and its observations usually name the same patient: one lookup per reference per transaction.
+  let id = resolved.get(reference);
+  if (id === undefined) {
+    const { system, value } = identifierCriteria(reference, 'A conditional reference');
+    const reach = rowAccess(scope.access, 'Patient', 'r');
+    const matches = await patientsWithIdentifier(scope.tx, scope.def, reach, { system, value });
+    if (matches.length !== 1) {
+      throw preconditionFailed(`Conditional reference ${reference} matches ${matches.length === 0 ? 'no' : 'more than one'} Patient`);
+    }
+    id = matches[0].id;
+    resolved.set(reference, id);
   }
-  return { ...resource, subject: { ...subject, reference: `Patient/${matches[0].id}` } };
+  return { ...resource, subject: { ...subject, reference: `Patient/${id}` } };
 }
 
 function written(type: string, id: string, meta: { versionId?: string; lastUpdated?: string }, status: 200 | 201): BundleEntryResponse {
