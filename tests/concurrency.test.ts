@@ -1,3 +1,4 @@
+import { withDbContext } from '../src/db/context';
 import { openTestDatabase, testBackend, type TestDatabase } from './support/database';
 
 /**
@@ -11,6 +12,21 @@ describe(`concurrent transactions (${testBackend()})`, () => {
     db = await openTestDatabase({ poolSize: 10 });
   });
   afterAll(() => db.close());
+
+  it('keeps each autocommit query whole: 400 concurrent queries of different shapes, beside transactions, each get their own answer', async () => {
+    // pglite-socket used to interleave the messages of two connections' queries (Parse, Bind ...): one's
+    // Bind met the other's statement, or read its rows. Parameter counts differ so a mix-up cannot pass.
+    const shapes = [
+      (i: number) => db.dataSource.query(`SELECT $1::int AS a`, [i]).then((r: { a: number }[]) => [r[0].a]),
+      (i: number) => db.dataSource.query(`SELECT $1::int AS a, $2::int AS b, $3::int AS c`, [i, i + 1, i + 2]).then((r: { a: number; b: number; c: number }[]) => [r[0].a, r[0].b, r[0].c]),
+      (i: number) => withDbContext(db.dataSource, { role: 'system' }, async (tx) => (await tx.query(`SELECT $1::int + 0 AS a, $2::text AS t`, [i, `t${i}`])).map((r: { a: number }) => r.a)),
+      // A simple-protocol query (no parameters; withDbContext's BEGIN batch is one too) discards the unnamed
+      // statement another connection has parsed but not yet bound.
+      (i: number) => db.dataSource.query(`SELECT ${i} AS a`).then((r: { a: number }[]) => [r[0].a]),
+    ];
+    const results = await Promise.all(Array.from({ length: 400 }, (_, i) => shapes[i % 4](i).then((values) => ({ i, values }))));
+    for (const { i, values } of results) expect(values).toEqual(i % 4 === 1 ? [i, i + 1, i + 2] : [i]);
+  });
 
   it('20 overlapping transactions, half rolled back, leave exactly the committed rows', async () => {
     const marker = `concurrency-${Date.now()}`;

@@ -85,7 +85,7 @@ async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDi
     unlock();
     throw err;
   }
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: poolSize + 4 });
+  const server = new PGLiteSocketServer({ db: wholeQueries(pglite), host: '127.0.0.1', port: 0, maxConnections: poolSize + 4 });
   await server.start();
   const [host, port] = server.getServerConn().split(':');
   const ds = new DataSource({
@@ -115,6 +115,37 @@ async function openEmbedded(dataDir: string | null, poolSize: number, loadDataDi
       unlock();
     },
   };
+}
+
+/** Extended-protocol messages that leave a query unfinished until the client's Sync. */
+const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
+const ENDS = new Set(['S', 'Q', 'X'].map((c) => c.charCodeAt(0)));
+
+/**
+ * pglite-socket runs every connection on PGlite's one session, one protocol MESSAGE at a time, and keeps
+ * a connection's turn only while a transaction is open. An autocommit query with parameters is several
+ * messages (Parse, Bind, Describe, Execute, Sync): two connections' messages interleaved, one's Bind met
+ * the other's unnamed statement ("bind message supplies 1 parameters, but prepared statement requires
+ * 3"), or read the other's rows. Reporting "in a transaction" from the first message of a query to its
+ * Sync keeps each query whole, the way the server already keeps transactions whole.
+ */
+function wholeQueries<T extends { isInTransaction(): boolean; execProtocolRawStream: unknown }>(pglite: T): T {
+  let unfinished = false;
+  return new Proxy(pglite, {
+    get(target, prop) {
+      if (prop === 'isInTransaction') return () => unfinished || target.isInTransaction();
+      if (prop === 'execProtocolRawStream') {
+        return (message: Uint8Array, options: unknown) => {
+          if (EXTENDED.has(message[0])) unfinished = true;
+          else if (ENDS.has(message[0])) unfinished = false;
+          return (target.execProtocolRawStream as (m: Uint8Array, o: unknown) => Promise<unknown>).call(target, message, options);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      // PGlite keeps its state in private fields: its methods must run on the PGlite itself, not the proxy.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**
