@@ -1,7 +1,9 @@
 import { AccessLog } from './access-log';
 import { AiExplanation } from './ai-explanation';
 import { Assessment } from './assessment';
+import { AuditChain } from './audit-chain';
 import { AuditEvent } from './audit-event';
+import { AuditEventPatient } from './audit-event-patient';
 import { BiomarkerValue } from './biomarker-value';
 import { CardiologyResult } from './cardiology-result';
 import { ChatMessage } from './chat-message';
@@ -31,7 +33,9 @@ export {
   AccessLog,
   AiExplanation,
   Assessment,
+  AuditChain,
   AuditEvent,
+  AuditEventPatient,
   BiomarkerValue,
   CardiologyResult,
   ChatMessage,
@@ -82,6 +86,8 @@ export const entities = [
   DailyMetric,
   UserTrend,
   AuditEvent,
+  AuditEventPatient,
+  AuditChain,
   AccessLog,
   OAuthClient,
   SigningKey,

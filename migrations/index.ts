@@ -6,6 +6,7 @@ import { RowLevelSecurity1767225600004 } from './1767225600004-RowLevelSecurity'
 import { AuthorizationServer1767225600005 } from './1767225600005-AuthorizationServer';
 import { ResourceVersions1767225600006 } from './1767225600006-ResourceVersions';
 import { PatientWrites1767225600007 } from './1767225600007-PatientWrites';
+import { AuditTrail1767225600008 } from './1767225600008-AuditTrail';
 
 /** In order. The gateway, the CLI and ormconfig.ts all run exactly this list. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AuthorizationServer1767225600005,
   ResourceVersions1767225600006,
   PatientWrites1767225600007,
+  AuditTrail1767225600008,
 ];

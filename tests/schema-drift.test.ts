@@ -95,7 +95,7 @@ describe('schema drift between entities and migrations', () => {
         for (const row of await checks(qr, `drift_${meta.tableName}`)) expected[`${meta.tableName}.${row.name}`] = row.definition;
         for (const row of await checks(qr, meta.tableName)) actual[`${meta.tableName}.${row.name}`] = row.definition;
       }
-      expect(Object.keys(actual)).toHaveLength(9);
+      expect(Object.keys(actual)).toHaveLength(11);
       expect(actual).toEqual(expected);
     }));
 
