@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { parsePhiKeys, PhiKeysError, type PhiKeyRing } from './phi/keyring';
 
@@ -28,6 +29,8 @@ export interface Config {
    * uses the embedded database's key file, and a server deployment refuses to start.
    */
   phiKeys: PhiKeyRing | null;
+  /** The audit trail: on unless AUDIT=off (for measuring its cost only), and who records (AuditEvent.source). */
+  audit: { enabled: boolean; source: string };
 }
 
 export interface ExternalAuthConfig {
@@ -146,6 +149,10 @@ export function loadConfig(env: Env = process.env): Config {
     externalAuth: externalAuthConfig(env, publicBaseUrl),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     phiKeys: phiKeys(env),
+    audit: {
+      enabled: boolean(env, 'AUDIT', true),
+      source: (nonEmpty(env, 'AUDIT_SOURCE') ?? `medilens-fhir-gateway@${os.hostname()}`).slice(0, 255),
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createApp } from './app';
+import { createApp, createAuditTrail } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/datasource';
 import { migrate } from './db/migrate';
@@ -36,23 +36,27 @@ async function main(): Promise<void> {
     await db.close();
     throw err;
   });
-  // access_logs partitions for the coming months, now and daily while running; the default partition
+  // access_logs and audit_events partitions for the coming months, now and daily while running; the default partition
   // catches anything beyond, so a missed run costs speed, never an insert.
-  const ensurePartitions = () => db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
+  const ensurePartitions = () =>
+    db.dataSource.query(`SELECT ensure_monthly_partitions('access_logs', current_date, 3), ensure_monthly_partitions('audit_events', current_date, 3)`);
   await ensurePartitions();
   const partitionTimer = setInterval(() => {
-    ensurePartitions().catch((err: unknown) => logger.warn({ err }, 'could not create access_logs partitions'));
+    ensurePartitions().catch((err: unknown) => logger.warn({ err }, 'could not create access_logs and audit_events partitions'));
   }, 24 * 60 * 60 * 1000);
   partitionTimer.unref();
   const demo = config.demoData ? await bootstrapDemo(db.dataSource, logger, phiKeys) : null;
   const demoClient = config.demoData ? await ensureDemoClient(db.dataSource) : null;
+
+  const audit = createAuditTrail({ config, db, logger });
+  if (!config.audit.enabled) logger.warn('AUDIT=off: no AuditEvents and no access_logs rows are recorded (for measuring the audit only)');
 
   let base = config.publicBaseUrl;
   const running = await listen(
     (port) => {
       // PORT=0: the system picked the port, and every URL the app hands out must carry it.
       if (config.port === 0) base = config.publicBaseUrl.replace(/:\d+$/, `:${port}`);
-      return createApp({ config: { ...config, publicBaseUrl: base }, db, logger });
+      return createApp({ config: { ...config, publicBaseUrl: base }, db, logger, audit });
     },
     config.port,
     config.host,
@@ -61,6 +65,8 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, async () => {
     clearInterval(partitionTimer);
     await running.stop(config.shutdownTimeoutMs);
+    // Every request has ended: what they queued for the audit is written before the database closes.
+    await audit.close();
     await db.close();
     logger.info('stopped');
     logger.flush();

@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { decodeJwt } from 'jose';
+import { auditScopeOf, beginAudit, describeFailure } from '../audit/middleware';
 import { withMaintenanceContext } from '../db/context';
 import { loggable } from '../logging';
 import { accessFromToken, InvalidToken } from './bearer';
@@ -27,7 +28,12 @@ export function tokenRoutes(auth: AuthServices): Router {
   };
   const form = [express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }), requireForm];
 
-  router.post(paths.token, ...form, (req, res, next) => {
+  // Every token request is audited, granted or refused (a login, in BALP's terms).
+  const audited = (_req: Request, res: Response, next: NextFunction) => {
+    beginAudit(res, { eventType: 'login', subtype: 'login', resourceType: null, id: null, version: null, query: null });
+    next();
+  };
+  router.post(paths.token, audited, ...form, (req, res, next) => {
     issueToken(auth, req, res).catch(next);
   });
   router.post(paths.introspect, ...form, (req, res, next) => {
@@ -48,6 +54,7 @@ export function tokenRoutes(auth: AuthServices): Router {
 
 async function issueToken(auth: AuthServices, req: Request, res: Response): Promise<void> {
   const body = req.body as Record<string, string | undefined>;
+  res.locals.claimedClient = claimedClient(req, body);
   if (!body.grant_type) throw new OAuthError('invalid_request', 'grant_type is required');
   if (body.grant_type !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', `grant_type ${body.grant_type} is not supported; use client_credentials`);
@@ -58,6 +65,12 @@ async function issueToken(auth: AuthServices, req: Request, res: Response): Prom
     clientAssertion: body.client_assertion,
     audience: auth.endpoints.tokenUrl,
   });
+  const audit = auditScopeOf(res);
+  if (audit) {
+    audit.clientId = client.clientId;
+    // The client's organization's auditors see its logins (there is no access context yet to say so).
+    if (client.organizationId) audit.facts = { organizations: [client.organizationId] };
+  }
   if (body.client_id !== undefined && body.client_id !== client.clientId) {
     throw new OAuthError('invalid_client', 'client_id does not match the authenticated client');
   }
@@ -153,6 +166,25 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
   });
 }
 
+/**
+ * Which client a token request says it is, before (or without) proving it: a refused request's audit
+ * event names it as a claim. From client_id, the Basic user name or the assertion's iss.
+ */
+function claimedClient(req: Request, body: Record<string, string | undefined>): string | null {
+  let claimed: string | undefined = body.client_id;
+  const basic = req.headers.authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
+  if (!claimed && basic) claimed = Buffer.from(basic, 'base64').toString('utf8').split(':')[0];
+  if (!claimed && body.client_assertion) {
+    try {
+      const iss = decodeJwt(body.client_assertion).iss;
+      if (typeof iss === 'string') claimed = iss;
+    } catch {
+      // Not a JWT: nothing is claimed.
+    }
+  }
+  return claimed ? claimed.replace(/[^\x20-\x7e]/g, '?').slice(0, 255) : null;
+}
+
 function requireForm(req: Request, _res: Response, next: NextFunction): void {
   if (!req.is('application/x-www-form-urlencoded')) {
     next(new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded'));
@@ -173,12 +205,15 @@ function methodNotAllowed(req: Request, res: Response): void {
 
 function oauthErrors(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof OAuthError) {
+    const claimed = typeof res.locals.claimedClient === 'string' ? ` (client_id claimed, not authenticated: ${res.locals.claimedClient})` : '';
+    describeFailure(res, `${err.error}: ${err.description}${claimed}`);
     res.set({ ...NO_STORE, ...err.headers }).status(err.status).json({ error: err.error, error_description: err.description });
     return;
   }
   // body-parser: malformed or oversized form bodies are the client's mistake.
   const status = (err as { status?: number; type?: string }).status;
   if (status !== undefined && status >= 400 && status < 500) {
+    describeFailure(res, 'invalid_request: the request body could not be read as a form');
     res.set(NO_STORE).status(400).json({ error: 'invalid_request', error_description: 'the request body could not be read as a form' });
     return;
   }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AccessDenied, Unauthenticated } from '../auth/errors';
 import { InvalidSearch } from '../search/errors';
 import { loggable } from '../logging';
+import { describeFailure } from '../audit/middleware';
 import { OutcomeError, badRequest, forbidden, notFound, payloadTooLarge, serverError, unauthorized, unsupportedMediaType } from './outcomes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -20,6 +21,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const outcome = toOutcomeError(err);
   // Name, message and stack only: a database error also carries the statement's bound values (PHI).
   if (outcome.status >= 500) req.log?.error({ err: loggable(err) }, 'request failed');
+  describeFailure(res, outcome.diagnostics);
   res.status(outcome.status);
   for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
   res.type(FHIR_JSON).send(JSON.stringify(outcome.toOperationOutcome()));

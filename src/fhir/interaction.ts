@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AccessContext } from '../auth/access';
+import type { AuditFacts, AuditScope } from '../audit/record';
+import type { AuditTrail } from '../audit/trail';
 import type { AuthServices } from '../auth/services';
 import type { Config } from '../config';
 import type { Database } from '../db/datasource';
@@ -15,6 +17,8 @@ export interface FhirRequest {
   readonly access: AccessContext | null;
   /** The parsed JSON body of a write; undefined when the request had none. */
   readonly body?: unknown;
+  /** The interaction's audit: handlers that write store its event in their transaction. */
+  readonly audit: AuditScope;
 }
 
 export interface FhirResponse {
@@ -23,6 +27,8 @@ export interface FhirResponse {
   readonly headers?: Readonly<Record<string, string>>;
   /** Default application/fhir+json. */
   readonly contentType?: string;
+  /** What the interaction touched, for its AuditEvent. */
+  readonly audit?: AuditFacts;
 }
 
 export interface FhirDeps {
@@ -30,6 +36,7 @@ export interface FhirDeps {
   readonly db: Database;
   readonly auth: AuthServices;
   readonly validator: FhirValidator;
+  readonly audit: AuditTrail;
 }
 
 export type Handler = (req: FhirRequest, deps: FhirDeps) => Promise<FhirResponse>;

@@ -1,8 +1,10 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { accessOf, authenticate } from '../auth/authenticate';
+import { beginAudit } from '../audit/middleware';
+import type { AuditScope } from '../audit/record';
 import { FHIR_JSON } from './error-handler';
 import type { FhirDeps, FhirRequest, Route } from './interaction';
-import { notAcceptable, unsupportedMediaType } from './outcomes';
+import { notAcceptable, OutcomeError, unsupportedMediaType } from './outcomes';
 import { fhirRoutes } from './routes';
 
 /** Builds the Express router for /fhir from the interaction table. */
@@ -10,7 +12,7 @@ export function fhirRouter(deps: FhirDeps): Router {
   const router = Router();
   const auth = authenticate(deps.auth);
   for (const route of fhirRoutes(deps.config.canonicalBase).routes) {
-    const chain: RequestHandler[] = [negotiate];
+    const chain: RequestHandler[] = [begin(route, deps), negotiate];
     if (!route.public) chain.push(auth);
     if (route.form) chain.push(formBody, express.text({ type: FORM, limit: '1mb' }));
     if (route.body === 'resource') chain.push(...jsonBody(FHIR_TYPES, deps.config.maxBodyBytes, 'a FHIR resource as application/fhir+json'));
@@ -21,18 +23,54 @@ export function fhirRouter(deps: FhirDeps): Router {
   return router;
 }
 
+/** Interactions whose AuditEvent carries the query asked (BALP's query entity). */
+const QUERIES = new Set(['search-type', 'history-type', 'history-instance']);
+
+/**
+ * Opens the interaction's audit before anything can refuse it (a 401, a 406, a malformed body are all
+ * audited with what was asked), and refuses new work while the audit cannot keep up.
+ */
+function begin(route: Route, deps: FhirDeps): RequestHandler {
+  return (req, res, next) => {
+    const scope = beginAudit(res, {
+      eventType: 'rest',
+      subtype: route.interaction,
+      resourceType: route.resourceType ?? null,
+      id: typeof req.params.id === 'string' ? req.params.id : null,
+      version: typeof req.params.vid === 'string' ? req.params.vid : null,
+      query: QUERIES.has(route.interaction) ? askedQuery(req) : null,
+    });
+    // Discovery is not a FHIR interaction: the access log has it.
+    if (route.interaction === 'smart-configuration') scope.recorded = true;
+    if (deps.audit.overloaded) {
+      next(new OutcomeError(503, 'transient', 'The audit trail is behind; the request was not served. Retry shortly', undefined, { 'Retry-After': '1' }));
+      return;
+    }
+    next();
+  };
+}
+
 function adapt(route: Route, deps: FhirDeps): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    const audit = res.locals.audit as AuditScope;
+    const query = queryOf(req);
+    if (!route.public) audit.access = accessOf(req);
+    // POST _search: the form's parameters are part of what was asked.
+    if (QUERIES.has(route.interaction)) audit.query = askedQuery(req);
+    // A search of the audit log is not a look at the patient's data: it is audited by its query alone.
+    if (route.interaction === 'search-type' && route.resourceType !== 'AuditEvent') audit.asked = patientsNamed(route.resourceType ?? '', query);
     const fhirReq: FhirRequest = {
       params: req.params as Record<string, string>,
-      query: queryOf(req),
+      query,
       headers: req.headers,
       access: route.public ? null : accessOf(req),
       body: route.body ? req.body : undefined,
+      audit,
     };
     route
       .handler(fhirReq, deps)
       .then((out) => {
+        if (out.audit) audit.facts = out.audit;
         res.status(out.status);
         for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
         // Prefer: return=minimal: headers only.
@@ -45,6 +83,20 @@ function adapt(route: Route, deps: FhirDeps): RequestHandler {
       })
       .catch(next);
   };
+}
+
+/** The query as the client sent it (path and query string, then a POST _search form's parameters). */
+function askedQuery(req: Request): string {
+  const form = typeof req.body === 'string' && req.body.trim() !== '' ? req.body.trim() : '';
+  const [path, search] = [req.originalUrl.split('?')[0], req.originalUrl.split('?').slice(1).join('?')];
+  const parts = [search, form].filter((p) => p !== '');
+  return parts.length ? `${path}?${parts.join('&')}` : path;
+}
+
+/** Patients a search asks about by name (patient=, subject=, Patient?_id=): named in its event even when nothing is found. */
+function patientsNamed(resourceType: string, query: Readonly<Record<string, readonly string[]>>): string[] {
+  const names = resourceType === 'Patient' ? ['_id'] : ['patient', 'subject', 'patient:Patient', 'subject:Patient'];
+  return names.flatMap((name) => (query[name] ?? []).flatMap((value) => value.split(','))).map((v) => v.replace(/^(?:.*\/)?Patient\//, ''));
 }
 
 /** URL parameters, then (POST _search) the form body's: FHIR applies both. */

@@ -1,5 +1,9 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { dbIdentity, rowAccess } from '../auth/access';
+import { factsOf } from '../audit/facts';
+import { beginAudit } from '../audit/middleware';
+import type { AuditScope } from '../audit/record';
+import type { AuditedWrite, AuditTrail } from '../audit/trail';
 import { accessOf, authenticate } from '../auth/authenticate';
 import type { AuthServices } from '../auth/services';
 import type { Config } from '../config';
@@ -18,6 +22,7 @@ export interface MedilensDeps {
   readonly config: Config;
   readonly db: Database;
   readonly auth: AuthServices;
+  readonly audit: AuditTrail;
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json'];
@@ -29,9 +34,15 @@ const JSON_TYPES = ['application/json', 'application/fhir+json'];
  */
 export function medilensRouter(deps: MedilensDeps): Router {
   const router = Router();
-  router.post('/assessments', authenticate(deps.auth), jsonOnly, express.json({ limit: deps.config.maxBodyBytes, type: JSON_TYPES }), ingest(deps));
+  router.post('/assessments', audited, authenticate(deps.auth), jsonOnly, express.json({ limit: deps.config.maxBodyBytes, type: JSON_TYPES }), ingest(deps));
   return router;
 }
+
+/** A result document creates (or, repeated, matches) a DiagnosticReport: audited as its create. */
+const audited: RequestHandler = (_req, res, next) => {
+  beginAudit(res, { eventType: 'rest', subtype: 'create', resourceType: 'DiagnosticReport', id: null, version: null, query: null });
+  next();
+};
 
 /** A body of any other type is a 415; no body at all is left to the document check (400). */
 const jsonOnly: RequestHandler = (req, _res, next) => {
@@ -58,13 +69,20 @@ function ingest(deps: MedilensDeps): RequestHandler {
     if (req.body === undefined) throw badRequest('A result document (a JSON object) is required as the request body');
     const doc = parseResultDocument(req.body);
     const reach = { report, observations: doc.biomarkers.length ? rowAccess(access, 'Observation', 'c') : null };
+    const audit = res.locals.audit as AuditScope;
+    audit.access = access;
+    let writes: AuditedWrite[] = [];
     withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
       const owner = await resolvePatient(tx, doc.patient, report);
       const written = await ingestResult(tx, doc, owner);
       await confirmReach(tx, written, reach, defs);
+      const ref = `DiagnosticReport/${written.assessmentId}`;
+      writes = [{ scope: audit, status: written.created ? 201 : 200, facts: { entities: [ref], patients: [owner.patientId], organizations: owner.organizationId ? [owner.organizationId] : [] } }];
+      await deps.audit.writeWith(tx, writes);
       return written;
     })
       .then((written) => {
+        deps.audit.markWritten(writes);
         res.status(written.created ? 201 : 200);
         res.setHeader('Location', `${deps.config.publicBaseUrl}/fhir/DiagnosticReport/${written.assessmentId}`);
         res.json({

@@ -1,12 +1,13 @@
 import { Router } from 'express';
+import type { AuditTrail } from '../audit/trail';
 import type { Database } from '../db/datasource';
 import { migrationsCurrent } from '../db/migrate';
 
 /**
  * /healthz: the process is up (for restarts). /readyz: the database answers and the schema is current
- * (for load balancers); 503 otherwise, with the reason.
+ * (for load balancers) and the audit trail keeps up; 503 otherwise, with the reason.
  */
-export function healthRoutes(db: Database): Router {
+export function healthRoutes(db: Database, audit: AuditTrail): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -16,6 +17,10 @@ export function healthRoutes(db: Database): Router {
       await db.dataSource.query('SELECT 1');
       if (!(await migrationsCurrent(db.dataSource))) {
         res.status(503).json({ status: 'unavailable', reason: 'database migrations are pending' });
+        return;
+      }
+      if (audit.overloaded) {
+        res.status(503).json({ status: 'unavailable', reason: 'the audit trail is behind' });
         return;
       }
       res.json({ status: 'ready', backend: db.backend });

@@ -7,6 +7,7 @@ import { backendToken, ExternalIdp, keyClient, testApp } from '../support/auth';
 import { openTestDatabase, type TestDatabase } from '../support/database';
 import { insertOrganization, userWithRole } from '../support/fixtures';
 import { completeDocument } from '../ingest/documents';
+import { countOf } from '../ingest/fixture';
 import { api as writeApi, INTERNALS, newMrn, patient, WRITE_TABLES, type Api as WriteApi } from '../writes/support';
 
 /**
@@ -71,7 +72,7 @@ export async function fixture(): Promise<Fixture> {
       return { id, api: api(app, await idp.token({ sub, scope })) };
     },
     async counts() {
-      const [row] = await sql<Record<string, string | number>>(`SELECT ${WRITE_TABLES.map((t) => `(SELECT count(*) FROM ${t})::int AS ${t}`).join(', ')}`);
+      const [row] = await sql<Record<string, string | number>>(`SELECT ${WRITE_TABLES.map(countOf).join(', ')}`);
       return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
     },
     async close() {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { countOf } from '../ingest/fixture';
 import type { Express } from 'express';
 import type { OperationOutcome, Patient } from 'fhir/r4';
 import request from 'supertest';
@@ -101,7 +102,7 @@ export async function writeFixture(opts: { env?: Record<string, string>; poolSiz
     db, app, orgA, orgB, sql, token,
     client: async (scope = SCOPE_ALL, organization = orgA) => api(app, await token(scope, organization)),
     async counts() {
-      const [row] = await sql<Record<string, string | number>>(`SELECT ${WRITE_TABLES.map((t) => `(SELECT count(*) FROM ${t})::int AS ${t}`).join(', ')}`);
+      const [row] = await sql<Record<string, string | number>>(`SELECT ${WRITE_TABLES.map(countOf).join(', ')}`);
       return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
     },
     async historyRows(id) {

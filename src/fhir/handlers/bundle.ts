@@ -1,5 +1,9 @@
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4';
 import type { PatientRow } from '../../../mappings/patient';
+import { factsOf, mergeFacts } from '../../audit/facts';
+import { entryScope } from '../../audit/middleware';
+import type { AuditFacts, AuditScope } from '../../audit/record';
+import type { AuditedWrite } from '../../audit/trail';
 import type { ResourceDefinition } from '../../search/definition';
 import type { ViewRow } from '../../search/query';
 import { planEntries, type PlannedEntry } from '../../write/bundle-entries';
@@ -28,18 +32,50 @@ export function bundleHandler(routes: () => readonly Route[], defs: BundleDefini
     const plan = planEntries(req.body, deps.validator, base);
     const representation = returnPreference(req.headers) === 'representation';
     if (plan.type === 'batch') {
+      req.audit.subtype = 'batch';
       const entries: BundleEntry[] = [];
       for (const entry of plan.entries) entries.push(await dispatched(routes(), entry, req, deps, representation));
       return { status: 200, body: response('batch-response', entries) };
     }
     const conditional = plan.entries.some((e) => e.ifNoneExist !== null || (e.method === 'PUT' && e.query !== null));
-    const outcomes = await inWriteTransaction(req, deps, defs.patient, conditional, (scope) => runTransaction(scope, defs, plan.entries));
+    const outcomes = await inWriteTransaction(
+      req,
+      deps,
+      defs.patient,
+      conditional,
+      (scope) => runTransaction(scope, defs, plan.entries),
+      (done) => transactionAudit(req.audit, plan.entries, done),
+    );
     const entries: BundleEntry[] = [];
     for (const entry of plan.entries) {
       entries.push(entry.method === 'GET' ? await dispatched(routes(), entry, req, deps, true) : transactionEntry(outcomes.get(entry.index), representation));
     }
     return { status: 200, body: response('transaction-response', entries) };
   };
+}
+
+const SUBTYPES: Readonly<Record<string, string>> = { GET: 'read', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/**
+ * A transaction's events, stored with its writes: one per written entry (what it wrote, the version,
+ * the patient) and the Bundle's own, naming every patient the transaction touched.
+ */
+function transactionAudit(bundle: AuditScope, entries: readonly PlannedEntry[], outcomes: Map<number, EntryOutcome>): AuditedWrite[] {
+  const writes: AuditedWrite[] = [];
+  for (const entry of entries) {
+    const outcome = outcomes.get(entry.index);
+    if (entry.method === 'GET' || !outcome) continue;
+    const location = /^([A-Za-z]+)\/([^/]+)(?:\/_history\/([^/]+))?/.exec(outcome.response.location ?? '');
+    const type = location?.[1] ?? entry.type;
+    const id = location?.[2] ?? entry.id;
+    const facts: AuditFacts = outcome.resource
+      ? factsOf([outcome.resource], { entities: true })
+      : { entities: id ? [`${type}/${id}`] : [], patients: type === 'Patient' && id ? [id] : [] };
+    const scope = entryScope(bundle, { eventType: 'rest', subtype: SUBTYPES[entry.method], resourceType: type, id, version: location?.[3] ?? null, query: null });
+    writes.push({ scope, status: Number.parseInt(outcome.response.status, 10) || 200, facts });
+  }
+  writes.push({ scope: bundle, status: 200, facts: mergeFacts(writes.map((w) => w.facts)) });
+  return writes;
 }
 
 function response(type: 'batch-response' | 'transaction-response', entry: BundleEntry[]): Bundle {
@@ -59,9 +95,18 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
     ...(entry.ifMatch !== null ? { 'if-match': entry.ifMatch } : {}),
     ...(entry.ifNoneExist !== null ? { 'if-none-exist': entry.ifNoneExist } : {}),
   };
+  const match = entry.problems.length ? null : findRoute(routes, entry.method, path);
+  // Each entry is an interaction of its own: its own AuditEvent, with the Bundle's who and where.
+  const audit = entryScope(req.audit, {
+    eventType: 'rest',
+    subtype: match?.route.interaction ?? SUBTYPES[entry.method],
+    resourceType: entry.type,
+    id: match?.params.id ?? entry.id,
+    version: match?.params.vid ?? null,
+    query: match && (match.route.interaction === 'search-type' || match.route.interaction.startsWith('history')) ? `/fhir${path}${entry.query ? `?${entry.query}` : ''}` : null,
+  });
   try {
     if (entry.problems.length) throw withIssues(400, 'invalid', entry.problems, 'The entry is invalid');
-    const match = findRoute(routes, entry.method, path);
     if (!match) {
       const results = entry.method === 'POST' && (entry.type === 'DiagnosticReport' || entry.type === 'Observation');
       throw results
@@ -70,7 +115,9 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
     }
     const query: Record<string, string[]> = Object.create(null);
     for (const [name, value] of new URLSearchParams(entry.query ?? '')) (query[name] ??= []).push(value);
-    const out: FhirResponse = await match.route.handler({ params: match.params, query, headers, access: req.access, body: entry.resource ?? undefined }, deps);
+    const out: FhirResponse = await match.route.handler({ params: match.params, query, headers, access: req.access, body: entry.resource ?? undefined, audit }, deps);
+    if (out.audit) audit.facts = out.audit;
+    deps.audit.record(audit, out.status);
     const resource = out.body as FhirResource | undefined;
     const isResource = resource !== undefined && typeof resource === 'object' && 'resourceType' in resource;
     return {
@@ -85,6 +132,7 @@ async function dispatched(routes: readonly Route[], entry: PlannedEntry, req: Fh
     };
   } catch (err) {
     const outcome = toOutcomeError(err);
+    deps.audit.record(audit, outcome.status, outcome.diagnostics);
     return { response: { status: String(outcome.status), outcome: outcome.toOperationOutcome() } };
   }
 }

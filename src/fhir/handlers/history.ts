@@ -1,3 +1,4 @@
+import { factsOf } from '../../audit/facts';
 import { dbIdentity, rowAccess } from '../../auth/access';
 import { UUID, withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
@@ -78,7 +79,8 @@ export function instanceHistoryHandler(def: ResourceDefinition): Handler {
     const self = `${base}/${key}`;
     const last = page.at(-1);
     const next = rows.length > params.count && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, binding, [last.version_id]))}` : undefined;
-    return { status: 200, body: historyBundle(base, toVersions(def, page, deps.config.canonicalBase), { self, next }) };
+    const versions = toVersions(def, page, deps.config.canonicalBase);
+    return { status: 200, body: historyBundle(base, versions, { self, next }), audit: factsOf(versions.flatMap((v) => (v.resource ? [v.resource] : [])), { entities: false }) };
   };
 }
 
@@ -106,6 +108,7 @@ export function typeHistoryHandler(def: ResourceDefinition): Handler {
     const self = `${base}/${key}`;
     const last = page.at(-1);
     const next = rows.length > params.count && last ? `${self}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, binding, [last.last_updated, last.id, last.version_id]))}` : undefined;
-    return { status: 200, body: historyBundle(base, toVersions(def, page, deps.config.canonicalBase), { self, next }) };
+    const versions = toVersions(def, page, deps.config.canonicalBase);
+    return { status: 200, body: historyBundle(base, versions, { self, next }), audit: factsOf(versions.flatMap((v) => (v.resource ? [v.resource] : [])), { entities: false }) };
   };
 }

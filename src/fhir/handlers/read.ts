@@ -1,3 +1,4 @@
+import { factsOf } from '../../audit/facts';
 import { dbIdentity, rowAccess } from '../../auth/access';
 import { withDbContext } from '../../db/context';
 import type { ResourceDefinition } from '../../search/definition';
@@ -27,7 +28,7 @@ export function readHandler(def: ResourceDefinition): Handler {
     if (!result) throw notFound(`${def.type}/${id} is not known`);
     if (result.deleted) throw gone(`${def.type}/${id} has been deleted`);
     const resource = def.toResource(result.row, { canonicalBase: deps.config.canonicalBase });
-    return { status: 200, body: resource, headers: resourceHeaders(resource) };
+    return { status: 200, body: resource, headers: resourceHeaders(resource), audit: factsOf([resource], { entities: true }) };
   };
 }
 
@@ -44,6 +45,6 @@ export function vreadHandler(def: ResourceDefinition): Handler {
     if (!version) throw notFound(`${def.type}/${id} has no version ${vid}`);
     if (version.deleted || version.projection === null) throw gone(`${def.type}/${id} version ${vid} is a deletion`);
     const resource = def.toResource(version.projection, { canonicalBase: deps.config.canonicalBase });
-    return { status: 200, body: resource, headers: resourceHeaders(resource) };
+    return { status: 200, body: resource, headers: resourceHeaders(resource), audit: factsOf([resource], { entities: true }) };
   };
 }

@@ -1,3 +1,4 @@
+import { factsOf } from '../../audit/facts';
 import { dbIdentity, rowAccess, type AccessContext } from '../../auth/access';
 import { withDbContext } from '../../db/context';
 import { decodeCursor, encodeCursor } from '../../search/cursor';
@@ -55,6 +56,8 @@ export function searchHandler(def: ResourceDefinition, definitions: Definitions)
     const self = search.cursor === null ? first : `${first}&_cursor=${encodeURIComponent(search.cursor)}`;
     const next = result.next ? `${first}&_cursor=${encodeURIComponent(encodeCursor(keys.secret, searchKey, result.next))}` : undefined;
     const matches = result.matches.map((r) => subset(r, search.summary, search.elements, def.summary));
-    return { status: 200, body: searchset(base, matches, result.included, { self, next }, result.total) };
+    // ONE event for the page, naming each distinct patient whose data it returned (includes too).
+    const audit = factsOf([...result.matches, ...result.included], { entities: false });
+    return { status: 200, body: searchset(base, matches, result.included, { self, next }, result.total), audit };
   };
 }

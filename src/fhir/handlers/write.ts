@@ -1,5 +1,7 @@
 import type { OperationOutcome, Patient } from 'fhir/r4';
 import { dbIdentity } from '../../auth/access';
+import { factsOf } from '../../audit/facts';
+import type { AuditedWrite } from '../../audit/trail';
 import { withDbContext } from '../../db/context';
 import type { PatientRow } from '../../../mappings/patient';
 import type { ResourceDefinition } from '../../search/definition';
@@ -27,6 +29,10 @@ const CONDITIONAL_ATTEMPTS = 3;
  * Runs one write in its own transaction as the caller. A conditional write that lost the race for an
  * identifier is re-run from the start, and its match step then finds the winner; an unconditional one
  * is a 409. Database refusals become 4xx (database-errors.ts), never a 500.
+ *
+ * The AuditEvents `audited` names are stored in the same transaction, last (the chain head it locks is
+ * then held only until the commit): a write never lands without its event. A failed write is audited
+ * as a failure by the request's audit once the error has become its response.
  */
 export async function inWriteTransaction<T>(
   req: FhirRequest,
@@ -34,13 +40,20 @@ export async function inWriteTransaction<T>(
   def: ResourceDefinition<PatientRow>,
   conditional: boolean,
   work: (scope: WriteScope) => Promise<T>,
+  audited: (result: T) => readonly AuditedWrite[],
 ): Promise<T> {
   const access = req.access!;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withDbContext(deps.db.dataSource, dbIdentity(access), (tx) =>
-        work({ tx, access, def, ctx: { canonicalBase: deps.config.canonicalBase }, validator: deps.validator }),
-      );
+      let writes: readonly AuditedWrite[] = [];
+      const result = await withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
+        const done = await work({ tx, access, def, ctx: { canonicalBase: deps.config.canonicalBase }, validator: deps.validator });
+        writes = audited(done);
+        await deps.audit.writeWith(tx, writes);
+        return done;
+      });
+      deps.audit.markWritten(writes);
+      return result;
     } catch (err) {
       // The loser of a race may also trip over another unique value the winner took (users.email).
       if (conditional && attempt < CONDITIONAL_ATTEMPTS && (err instanceof IdentifierTaken || isUniqueViolation(err))) continue;
@@ -70,6 +83,11 @@ export function writtenResponse(req: FhirRequest, deps: FhirDeps, written: Writt
   }
 }
 
+/** The event of a Patient write: the Patient (and version) written or matched. */
+const auditWritten =
+  (req: FhirRequest) =>
+  (written: Written): AuditedWrite[] => [{ scope: req.audit, status: written.status, facts: factsOf([written.resource], { entities: true }) }];
+
 function informational(text: string): OperationOutcome {
   return operationOutcome('information', 'informational', text);
 }
@@ -78,7 +96,7 @@ export function createHandler(def: ResourceDefinition<PatientRow>): Handler {
   return async (req, deps) => {
     const raw = req.headers['if-none-exist'];
     const ifNoneExist = raw === undefined ? undefined : identifierCriteria(String(raw), 'If-None-Exist');
-    const written = await inWriteTransaction(req, deps, def, ifNoneExist !== undefined, (scope) => createPatient(scope, req.body, { ifNoneExist }));
+    const written = await inWriteTransaction(req, deps, def, ifNoneExist !== undefined, (scope) => createPatient(scope, req.body, { ifNoneExist }), auditWritten(req));
     return writtenResponse(req, deps, written, written.status === 201 ? 'created' : 'matched');
   };
 }
@@ -87,7 +105,7 @@ export function updateHandler(def: ResourceDefinition<PatientRow>): Handler {
   return async (req, deps) => {
     const ifMatch = ifMatchVersion(req.headers);
     // PUT is idempotent: a concurrent PUT that created this id first makes the retry an update.
-    const written = await inWriteTransaction(req, deps, def, true, (scope) => updatePatient(scope, req.params.id, req.body, { ifMatch }));
+    const written = await inWriteTransaction(req, deps, def, true, (scope) => updatePatient(scope, req.params.id, req.body, { ifMatch }), auditWritten(req));
     return writtenResponse(req, deps, written, written.status === 201 ? 'created' : 'updated');
   };
 }
@@ -99,7 +117,7 @@ export function conditionalUpdateHandler(def: ResourceDefinition<PatientRow>): H
     const query = Object.entries(req.query).filter(([name]) => !['_format', '_pretty'].includes(name));
     if (query.length === 0) throw badRequest('PUT Patient needs an id (Patient/[id]) or search criteria (Patient?identifier=system|value)');
     const criteria = identifierCriteria(new URLSearchParams(query.flatMap(([n, vs]) => vs.map((v): [string, string] => [n, v]))).toString(), 'A conditional update');
-    const written = await inWriteTransaction(req, deps, def, true, (scope) => conditionalUpdatePatient(scope, criteria, req.body, { ifMatch }));
+    const written = await inWriteTransaction(req, deps, def, true, (scope) => conditionalUpdatePatient(scope, criteria, req.body, { ifMatch }), auditWritten(req));
     return writtenResponse(req, deps, written, written.status === 201 ? 'created' : 'updated');
   };
 }
@@ -107,14 +125,16 @@ export function conditionalUpdateHandler(def: ResourceDefinition<PatientRow>): H
 export function patchHandler(def: ResourceDefinition<PatientRow>): Handler {
   return async (req, deps) => {
     const ifMatch = ifMatchVersion(req.headers);
-    const written = await inWriteTransaction(req, deps, def, false, (scope) => patchPatient(scope, req.params.id, req.body, { ifMatch }));
+    const written = await inWriteTransaction(req, deps, def, false, (scope) => patchPatient(scope, req.params.id, req.body, { ifMatch }), auditWritten(req));
     return writtenResponse(req, deps, written, 'updated');
   };
 }
 
 export function deleteHandler(def: ResourceDefinition<PatientRow>): Handler {
   return async (req, deps) => {
-    const { deleted } = await inWriteTransaction(req, deps, def, false, (scope) => deletePatient(scope, req.params.id));
+    const { deleted } = await inWriteTransaction(req, deps, def, false, (scope) => deletePatient(scope, req.params.id), () => [
+      { scope: req.audit, status: 200, facts: { entities: [`Patient/${req.params.id}`], patients: [req.params.id] } },
+    ]);
     return {
       status: 200,
       body: informational(deleted ? `Patient/${req.params.id} deleted; its history is kept` : `Patient/${req.params.id} was already deleted`),
