@@ -34,6 +34,10 @@ export const medilensSystems = (ctx: MappingContext) => ({
   userId: `${ctx.canonicalBase}/sid/user-id`,
   organizationId: `${ctx.canonicalBase}/sid/organization-id`,
   sessionId: `${ctx.canonicalBase}/sid/session-id`,
+  /** OAuth client ids (AuditEvent client agents). */
+  clientId: `${ctx.canonicalBase}/sid/client-id`,
+  /** AuditEvent.subtype of events the MediLens backend records (code = audit_events.event_type). */
+  auditEvent: `${ctx.canonicalBase}/CodeSystem/audit-event`,
 });
 
 /** AI-asserted content (meta.security of everything a pipeline produced). */
@@ -270,6 +274,74 @@ export const ORGANIZATION_TYPES: Readonly<Record<string, { code: string; display
   payer: { code: 'pay', display: 'Payer' },
   government: { code: 'govt', display: 'Government' },
 };
+
+// ---- AuditEvent (IHE BALP) ----------------------------------------------------------------------------
+
+export const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
+export const DICOM = 'http://dicom.nema.org/resources/ontology/DCM';
+export const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
+export const AUDIT_EVENT_ACTION = 'http://hl7.org/fhir/audit-event-action';
+export const AUDIT_EVENT_OUTCOME = 'http://hl7.org/fhir/audit-event-outcome';
+export const AUDIT_ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+export const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+export const SECURITY_SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
+export const V3_PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+export const BALP_ENTITY_TYPE = 'https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType';
+export const BALP_PROFILE = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition';
+
+/**
+ * What kind of event an audit_events row is, by its event_type: a FHIR interaction the gateway
+ * recorded, a token request, a change the MediLens backend's trigger recorded on an assessment (patient
+ * data), or anything else the MediLens backend writes to its log.
+ */
+export type AuditEventKind = 'rest' | 'login' | 'patient-record' | 'application';
+
+export function auditEventKind(eventType: string): AuditEventKind {
+  if (eventType === 'rest') return 'rest';
+  if (eventType === 'login') return 'login';
+  return eventType.startsWith('assessment_') ? 'patient-record' : 'application';
+}
+
+/** AuditEvent.type of each kind. */
+export const AUDIT_EVENT_TYPES: Readonly<Record<AuditEventKind, Readonly<Coding>>> = {
+  rest: { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'Restful Operation' },
+  login: { system: DICOM, code: '110114', display: 'User Authentication' },
+  'patient-record': { system: DICOM, code: '110110', display: 'Patient Record' },
+  application: { system: DICOM, code: '110100', display: 'Application Activity' },
+};
+
+/** The restful-interaction codes a 'rest' event's subtype may hold (their displays are the codes). */
+export const RESTFUL_INTERACTIONS: readonly string[] = [
+  'read', 'vread', 'update', 'patch', 'delete', 'history', 'history-instance', 'history-type', 'history-system', 'create',
+  'search', 'search-type', 'search-system', 'capabilities', 'transaction', 'batch', 'operation',
+];
+
+/** A token request's subtype (audit_events.subtype 'login'). */
+export const LOGIN_SUBTYPE: Readonly<Coding> = { system: DICOM, code: '110122', display: 'Login' };
+
+export const AUDIT_AGENT_TYPES = {
+  /** The OAuth client (DICOM's pattern: the requester is the source, even when the data flows to it). */
+  client: { system: DICOM, code: '110153', display: 'Source Role ID' },
+  server: { system: DICOM, code: '110152', display: 'Destination Role ID' },
+  application: { system: DICOM, code: '110150', display: 'Application' },
+  /** The user of a read, search or login (BALP Read/Query). */
+  recipient: { system: V3_PARTICIPATION_TYPE, code: 'IRCP', display: 'information recipient' },
+  /** The user of a create, update or delete (BALP Create/Update require a DataSources type). */
+  author: { system: V3_PARTICIPATION_TYPE, code: 'AUT', display: 'author (originator)' },
+} as const satisfies Record<string, Coding>;
+
+export const AUDIT_ENTITY = {
+  /** X-Request-Id of the request (BALP's transaction entity). */
+  transaction: { system: BALP_ENTITY_TYPE, code: 'XrequestId', display: 'X-Request-Id' },
+  person: { system: AUDIT_ENTITY_TYPE, code: '1', display: 'Person' },
+  systemObject: { system: AUDIT_ENTITY_TYPE, code: '2', display: 'System Object' },
+  patientRole: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
+  domainResourceRole: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
+  queryRole: { system: OBJECT_ROLE, code: '24', display: 'Query' },
+} as const satisfies Record<string, Coding>;
+
+/** AuditEvent.source.type of every event: the gateway, or the MediLens backend, is an application server. */
+export const APPLICATION_SERVER: Readonly<Coding> = { system: SECURITY_SOURCE_TYPE, code: '4', display: 'Application Server' };
 
 // ---- Units ---------------------------------------------------------------------------------------
 

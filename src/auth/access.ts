@@ -1,6 +1,6 @@
 import type { DbIdentity, DbRole } from '../db/context';
 import { AccessDenied } from './errors';
-import { INTERACTION_NAMES, type Interaction, type ResourceScope, type ScopeContext, type ScopeFilter } from './scopes';
+import { INTERACTION_NAMES, scopeReaches, type Interaction, type ResourceScope, type ScopeContext, type ScopeFilter } from './scopes';
 
 /**
  * Who is calling and what the token lets them reach, derived once per request from the verified token
@@ -54,6 +54,15 @@ export interface RowAccess {
 const IDENTIFIABLE_TYPES = new Set(['Patient', 'Practitioner']);
 
 /**
+ * The audit log is for operators only: admins (users holding the admin role) and backend clients, the
+ * roles the database's audit_events policy admits (app_is_operator). They need a scope naming
+ * AuditEvent (user/ or system/; a wildcard does not reach it, see NAMED_SCOPE_ONLY); a patient/ scope
+ * never does, whoever holds it.
+ */
+const OPERATOR_ONLY_TYPES = new Set(['AuditEvent']);
+const OPERATOR_ROLES: ReadonlySet<DbRole> = new Set(['admin', 'system']);
+
+/**
  * The row access for `interaction` on `resourceType`, or AccessDenied naming the scope that would have
  * allowed it. A scope that cannot apply (patient/ without a patient context) allows nothing.
  */
@@ -61,9 +70,18 @@ export function rowAccess(access: AccessContext, resourceType: string, interacti
   if (!access.identifiable && IDENTIFIABLE_TYPES.has(resourceType)) {
     throw new AccessDenied(`The ${access.role} role has no access to identifiable data such as ${resourceType}`, null);
   }
+  const operatorOnly = OPERATOR_ONLY_TYPES.has(resourceType);
+  if (operatorOnly && !OPERATOR_ROLES.has(access.role)) {
+    throw new AccessDenied(
+      `${resourceType} (the audit log) is for operators: admins with scope user/${resourceType}.rs or backend clients with ` +
+        `system/${resourceType}.rs; the ${access.role} role has no access to it whatever the token's scopes`,
+      null,
+    );
+  }
   const alternatives: AccessAlternative[] = [];
   for (const scope of access.scopes) {
-    if (scope.resourceType !== '*' && scope.resourceType !== resourceType) continue;
+    if (!scopeReaches(scope.resourceType, resourceType)) continue;
+    if (operatorOnly && scope.context === 'patient') continue;
     if (!scope.interactions.includes(interaction)) continue;
     if (scope.context === 'patient') {
       const patientId = access.patientId ?? access.compartment;
@@ -89,7 +107,8 @@ export function rowAccess(access: AccessContext, resourceType: string, interacti
 }
 
 function neededScopes(access: AccessContext, resourceType: string, interaction: Interaction): { v2: string; v1: string }[] {
-  const contexts: ScopeContext[] = access.kind === 'client' ? ['system'] : access.patientId || access.compartment ? ['patient', 'user'] : ['user'];
+  const contexts: ScopeContext[] =
+    access.kind === 'client' ? ['system'] : (access.patientId || access.compartment) && !OPERATOR_ONLY_TYPES.has(resourceType) ? ['patient', 'user'] : ['user'];
   const v1 = interaction === 'r' || interaction === 's' ? 'read' : 'write';
   return contexts.map((c) => ({ v2: `${c}/${resourceType}.${interaction}`, v1: `${c}/${resourceType}.${v1}` }));
 }

@@ -33,6 +33,17 @@ export interface ResourceScope {
   readonly version: 'v1' | 'v2';
 }
 
+/**
+ * Types a wildcard (`*`) scope does not reach: only a scope naming them does. The audit log is not
+ * clinical data, and a client or user granted every type of clinical data is not thereby an auditor.
+ */
+export const NAMED_SCOPE_ONLY: ReadonlySet<string> = new Set(['AuditEvent']);
+
+/** Does a scope for `scopeType` (a type or '*') reach resources of `type`? */
+export function scopeReaches(scopeType: string, type: string): boolean {
+  return scopeType === type || (scopeType === '*' && !NAMED_SCOPE_ONLY.has(type));
+}
+
 const V1: Record<string, readonly Interaction[]> = { read: ['r', 's'], write: ['c', 'u', 'd'], '*': INTERACTIONS };
 const SHAPE = /^(patient|user|system)\/(\*|[A-Z][A-Za-z]{1,63})\.([a-z*]+)(?:\?(.+))?$/;
 const FILTER_NAME = /^[a-z_][a-z0-9_:.-]{0,63}$/i;
@@ -120,8 +131,11 @@ export function parseScopes(text: string | undefined, resourceTypes: ReadonlySet
 export function intersectScope(requested: ResourceScope, allowed: ResourceScope): ResourceScope | null {
   if (requested.context !== allowed.context) return null;
   let resourceType: string;
-  if (allowed.resourceType === '*') resourceType = requested.resourceType;
-  else if (requested.resourceType === '*' || requested.resourceType === allowed.resourceType) resourceType = allowed.resourceType;
+  if (allowed.resourceType === '*') {
+    // A client allowed every type may not ask its way into the audit log.
+    if (NAMED_SCOPE_ONLY.has(requested.resourceType)) return null;
+    resourceType = requested.resourceType;
+  } else if (requested.resourceType === '*' || requested.resourceType === allowed.resourceType) resourceType = allowed.resourceType;
   else return null;
   const interactions = requested.interactions.filter((i) => allowed.interactions.includes(i));
   if (interactions.length === 0) return null;
@@ -155,7 +169,7 @@ export function grantScopes(
 export function covers(outer: ResourceScope, inner: ResourceScope): boolean {
   return (
     outer.context === inner.context &&
-    (outer.resourceType === '*' || outer.resourceType === inner.resourceType) &&
+    (inner.resourceType === '*' ? outer.resourceType === '*' : scopeReaches(outer.resourceType, inner.resourceType)) &&
     inner.interactions.every((i) => outer.interactions.includes(i)) &&
     outer.filters.every((f) => inner.filters.some((g) => g.name === f.name && g.value === f.value)) &&
     scopeKey(outer) !== scopeKey(inner)

@@ -39,8 +39,9 @@ export function capabilityStatement(
       type: def.type,
       ...(def.profile ? { supportedProfile: [def.profile] } : {}),
       interaction: interactions.map((code) => ({ code })),
+      // Every resource carries meta.versionId (an AuditEvent its only version, 1); vread only where routed.
       versioning: 'versioned' as const,
-      readHistory: true,
+      readHistory: interactions.includes('vread'),
       updateCreate: interactions.includes('update') && interactions.includes('create'),
       ...(interactions.includes('create') ? { conditionalCreate: true } : {}),
       ...(interactions.includes('update') ? { conditionalUpdate: true } : {}),

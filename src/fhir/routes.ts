@@ -49,6 +49,13 @@ export function fhirRoutes(canonicalBase: string): { routes: Route[]; definition
     routes.push(
       { method: 'GET', path: `/${t}`, resourceType: t, interaction: 'search-type', handler: searchHandler(def, byType) },
       { method: 'POST', path: `/${t}/_search`, resourceType: t, interaction: 'search-type', form: true, handler: searchHandler(def, byType) },
+    );
+    // A type without versions (AuditEvent) has read and search only: its _history paths are unknown routes.
+    if (def.history === false) {
+      routes.push({ method: 'GET', path: `/${t}/:id`, resourceType: t, interaction: 'read', handler: readHandler(def) });
+      continue;
+    }
+    routes.push(
       { method: 'GET', path: `/${t}/_history`, resourceType: t, interaction: 'history-type', handler: typeHistoryHandler(def) },
       { method: 'GET', path: `/${t}/:id`, resourceType: t, interaction: 'read', handler: readHandler(def) },
       { method: 'GET', path: `/${t}/:id/_history`, resourceType: t, interaction: 'history-instance', handler: instanceHistoryHandler(def) },

@@ -46,7 +46,20 @@ export interface ReferenceParameter extends ParameterBase {
   /** The uuid column holding the referenced id, when one target is stored in one column. */
   readonly column?: string;
   /** Otherwise: a predicate matching any of these references (one type each). */
-  where?(params: SqlParams, refs: readonly { type: string; id: string }[]): string;
+  where?(params: SqlParams, refs: readonly SearchReference[]): string;
+  /**
+   * A bare value need not be a FHIR id (nor a UUID): it is handed to `where` as it was written, marked
+   * bare, for parameters that also match identifiers held as text (an AuditEvent agent's OAuth client id
+   * or token subject, its source). Type/id values still follow the reference rules.
+   */
+  readonly bareValues?: boolean;
+}
+
+/** One reference a reference parameter's value names; `bare` when it was written without a type. */
+export interface SearchReference {
+  readonly type: string;
+  readonly id: string;
+  readonly bare?: boolean;
 }
 
 export interface QuantityParameter extends ParameterBase {
@@ -78,9 +91,16 @@ export interface ResourceDefinition<Row = unknown> {
   readonly view: string;
   /**
    * Whose data a row is: a patient's (tenant and patient compartment apply), an organization's (the
-   * tenant applies; Organization itself), or shared by every tenant (the AI models behind Device).
+   * tenant applies; Organization itself), shared by every tenant (the AI models behind Device), or an
+   * audit event (the tenant applies to every organization the event names, r.organizations; there is
+   * no patient compartment: patients never reach the audit log).
    */
-  readonly tenancy: 'patient' | 'organization' | 'shared';
+  readonly tenancy: 'patient' | 'organization' | 'shared' | 'audit';
+  /**
+   * false for a type without version history (AuditEvent: an event is written once and never changes):
+   * it has read and search, but no vread and no _history interactions.
+   */
+  readonly history?: false;
   /** US Core (or base) profile the resources claim, for the CapabilityStatement. */
   readonly profile?: string;
   readonly parameters: Readonly<Record<string, SearchParameter>>;
@@ -98,4 +118,6 @@ export const ROW = {
   patient: 'r.patient_id',
   deleted: 'r.deleted_at',
   lastUpdated: 'r.last_updated',
+  /** Audit events only (fhir_audit_event): every organization whose auditors may read the event. */
+  organizations: 'r.organizations',
 } as const;

@@ -1,4 +1,5 @@
 import type { ResourceDefinition } from './definition';
+import { auditEventDefinition } from './resources/audit-event';
 import { deviceDefinition } from './resources/device';
 import { diagnosticReportDefinition } from './resources/diagnostic-report';
 import { observationDefinition } from './resources/observation';
@@ -17,6 +18,7 @@ export function resourceDefinitions(canonicalBase: string): Map<string, Resource
     deviceDefinition(canonicalBase),
     organizationDefinition(canonicalBase),
     provenanceDefinition(),
+    auditEventDefinition(canonicalBase),
   ] as ResourceDefinition[];
   return new Map(definitions.map((d) => [d.type, d]));
 }

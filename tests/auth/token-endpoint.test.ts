@@ -504,8 +504,9 @@ describe(`token endpoint (${testBackend()})`, () => {
         ]),
       );
       expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['system/Patient.rs', 'user/Observation.rs', 'patient/*.rs']));
-      // Only types with endpoints, and no implicit-grant response type the server does not have.
-      expect(res.body.scopes_supported.filter((s: string) => /AuditEvent/.test(s))).toEqual([]);
+      // Only types with endpoints; the audit log for operators (user/, system/), never a patient's.
+      expect(res.body.scopes_supported.filter((s: string) => /AuditEvent/.test(s))).toEqual(['system/AuditEvent.rs', 'user/AuditEvent.rs']);
+      // No implicit-grant response type the server does not have.
       expect(res.body).not.toHaveProperty('response_types_supported');
     });
 

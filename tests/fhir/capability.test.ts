@@ -3,14 +3,18 @@ import request from 'supertest';
 import type { Express } from 'express';
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
 import { loadConfig } from '../../src/config';
+import { withMaintenanceContext } from '../../src/db/context';
 import { resourceDefinitions } from '../../src/search/registry';
 import { backendToken, GATEWAY, keyClient, testApp } from '../support/auth';
 import { openTestDatabase, testBackend, type TestDatabase } from '../support/database';
 import { insertOrganization, insertUser, userWithRole } from '../support/fixtures';
 
-const SERVED = ['Patient', 'Practitioner', 'Observation', 'DiagnosticReport', 'Device', 'Organization', 'Provenance'];
+const SERVED = ['Patient', 'Practitioner', 'Observation', 'DiagnosticReport', 'Device', 'Organization', 'Provenance', 'AuditEvent'];
 const PATIENT_WRITES = ['create', 'update', 'patch', 'delete'] as const;
 const INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 'search-type'];
+/** AuditEvent: an event never changes, so it has no versions to read back or list. */
+const LOG_INTERACTIONS = ['read', 'search-type'];
+const interactionsOf = (type: string): string[] => (type === 'AuditEvent' ? LOG_INTERACTIONS : INTERACTIONS);
 const RESULT_PARAMETERS = ['_count', '_total', '_summary', '_elements', '_sort'];
 
 /**
@@ -48,7 +52,15 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
     const [biomarker] = await db.dataSource.query(`INSERT INTO biomarker_values (assessment_id, biomarker_name, value, unit) VALUES ($1, 'heart_rate', 70, '/min') RETURNING id`, [
       assessment.id,
     ]);
+    const [event] = await withMaintenanceContext(db.dataSource, (tx) =>
+      tx.query(
+        `INSERT INTO audit_events (actor_type, event_type, subtype, action, client_id, source, organizations)
+         VALUES ('system', 'rest', 'read', 'R', 'cap-probe', 'capability-test@probe', ARRAY[$1::uuid]) RETURNING id`,
+        [org],
+      ),
+    );
     Object.assign(ids, {
+      AuditEvent: event.id,
       Patient: patient,
       Practitioner: clinician,
       Observation: biomarker.id,
@@ -57,8 +69,9 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
       Organization: org,
       Provenance: assessment.id,
     });
-    // A client of every organization: the models (Device) belong to no organization.
-    token = await backendToken(app, 'cap', await keyClient(db, 'cap', 'system/*.rs', null), 'system/*.rs');
+    // A client of every organization: the models (Device) belong to no organization. The audit log takes a scope of its own.
+    const scope = 'system/*.rs system/AuditEvent.rs';
+    token = await backendToken(app, 'cap', await keyClient(db, 'cap', scope, null), scope);
     statement = (await request(app).get('/fhir/metadata').expect(200)).body;
   });
   afterAll(() => db.close());
@@ -82,17 +95,17 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
     expect(oauth?.extension).toContainEqual({ url: 'token', valueUri: `${GATEWAY}/auth/token` });
   });
 
-  it('lists exactly the served types, each versioned with read, vread, history-instance, history-type and search-type', () => {
+  it('lists exactly the served types, each versioned with read, vread, history-instance, history-type and search-type (AuditEvent: read and search-type)', () => {
     expect(statement.rest![0].resource!.map((r) => r.type).sort()).toEqual([...SERVED].sort());
     expect([...definitions.keys()].sort()).toEqual([...SERVED].sort());
     for (const type of SERVED) {
       const resource = resourceOf(type);
-      const expected = type === 'Patient' ? [...INTERACTIONS, ...PATIENT_WRITES] : INTERACTIONS;
+      const expected = type === 'Patient' ? [...INTERACTIONS, ...PATIENT_WRITES] : interactionsOf(type);
       expect([type, resource.interaction!.map((i) => i.code).sort()]).toEqual([type, [...expected].sort()]);
       expect([type, resource.updateCreate, resource.conditionalCreate, resource.conditionalUpdate]).toEqual(
         type === 'Patient' ? [type, true, true, true] : [type, false, undefined, undefined],
       );
-      expect([type, resource.versioning, resource.readHistory]).toEqual([type, 'versioned', true]);
+      expect([type, resource.versioning, resource.readHistory]).toEqual([type, 'versioned', type !== 'AuditEvent']);
     }
   });
 
@@ -135,6 +148,10 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
 
   it('every listed interaction of every type answers (one request each, none 404 or 405)', async () => {
     // The current version of each (a clinician's user row was a version 1 before the role made it a Practitioner).
+    // AuditEvent's unlisted interactions are unknown routes.
+    for (const path of [`/fhir/AuditEvent/${ids.AuditEvent}/_history/1`, `/fhir/AuditEvent/${ids.AuditEvent}/_history`, '/fhir/AuditEvent/_history']) {
+      expect([path, (await request(app).get(path).auth(token, { type: 'bearer' })).status]).toEqual([path, 404]);
+    }
     const versions: Record<string, string> = {};
     for (const type of SERVED) {
       versions[type] = (await request(app).get(`/fhir/${type}/${ids[type]}`).auth(token, { type: 'bearer' }).expect(200)).body.meta.versionId;
@@ -163,7 +180,7 @@ describe(`CapabilityStatement (${testBackend()})`, () => {
         if (code.startsWith('history')) expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'history' });
       }
     }
-    expect(answers).toHaveLength(SERVED.length * INTERACTIONS.length);
+    expect(answers).toHaveLength(SERVED.reduce((n, type) => n + interactionsOf(type).length, 0));
     expect(wrong).toEqual([]);
     // The Patient writes, each on a Patient of its own making.
     const writer = await backendToken(app, 'cap-writer', await keyClient(db, 'cap-writer', 'system/Patient.cud', ids.Organization), 'system/Patient.cud');
