@@ -124,13 +124,15 @@ describe(`the CLI (${testBackend()})`, () => {
     );
   });
 
-  it('partitions creates the access_logs partitions that are missing', async () => {
+  it('partitions creates the access_logs and audit_events partitions that are missing', async () => {
     const run = await cli(['partitions', '--months', '2']);
     expect(run.code).toBe(0);
-    // The migration already created this month and the next two.
-    expect(oneLine(run.stdout)).toMatch(/^partitions: created 0 access_logs partitions \(\d{4}-\d{2}\.\.\d{4}-\d{2}, 2 already existed\)$/);
+    // The migrations already created this month and the next two, for both logs.
+    expect(oneLine(run.stdout)).toMatch(
+      /^partitions: created 0 access_logs partitions \(\d{4}-\d{2}\.\.\d{4}-\d{2}, 2 already existed\) and 0 audit_events partitions \(2 already existed\)$/,
+    );
     const more = await cli(['partitions', '--months', '4']);
-    expect(oneLine(more.stdout)).toMatch(/^partitions: created 1 access_logs partition \(.*, 3 already existed\)$/);
+    expect(oneLine(more.stdout)).toMatch(/^partitions: created 1 access_logs partition \(.*, 3 already existed\) and 1 audit_events partition \(3 already existed\)$/);
   });
 
   it('rejects a bad option value with one line naming it', async () => {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit';
 import { clientsCommand } from './commands/clients';
 import { demoDataCommand } from './commands/demo-data';
 import { migrateCommand } from './commands/migrate';
@@ -11,7 +12,7 @@ import { describeError, exitCodeOf } from './errors';
 /** The MediLens gateway's command line: `npm run cli -- <command> [options]`. */
 export function buildProgram(): Command {
   return new Command('medilens')
-    .description('MediLens FHIR gateway: database maintenance, demo data and API clients')
+    .description('MediLens FHIR gateway: database maintenance, demo data, API clients and the audit trail')
     .addCommand(migrateCommand())
     .addCommand(seedCommand())
     .addCommand(demoDataCommand())
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .addCommand(partitionsCommand())
     .addCommand(clientsCommand())
     .addCommand(rotatePhiKeyCommand())
+    .addCommand(auditCommand())
     .exitOverride();
 }
 

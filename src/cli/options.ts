@@ -22,3 +22,23 @@ export function dateOption(raw: string): string {
   }
   return value;
 }
+
+const INSTANT = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * An instant as an ISO date (midnight UTC) or date-time; a date-time without an offset is UTC too, so
+ * that a command gives the same answer on every machine.
+ */
+export function instantOption(raw: string): Date {
+  const value = raw.trim();
+  const m = INSTANT.exec(value);
+  const day = m === null ? null : new Date(`${m[1]}T00:00:00Z`);
+  // Date rolls 2031-02-30 over into March: the day must survive the round trip.
+  const calendarDay = day !== null && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(m![1]);
+  const inRange = m !== null && Number(m[2] ?? 0) < 24 && Number(m[3] ?? 0) < 60 && Number(m[4] ?? 0) < 60;
+  const parsed = m === null ? null : new Date(m[2] === undefined ? `${m[1]}T00:00:00Z` : m[5] === undefined ? `${value}Z` : value);
+  if (!calendarDay || !inRange || parsed === null || Number.isNaN(parsed.getTime())) {
+    throw new InvalidArgumentError('expected an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])');
+  }
+  return parsed;
+}
