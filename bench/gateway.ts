@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
-import { createApp } from '../src/app';
+import { createApp, createAuditTrail } from '../src/app';
+import { AuditTrail, type AuditTrailOptions } from '../src/audit/trail';
 import { registerClient, removeClient } from '../src/auth/clients';
 import { loadConfig, type Config } from '../src/config';
 import { openDatabase, type Database } from '../src/db/datasource';
@@ -32,11 +33,26 @@ export interface TracedStatement {
   maxMs: number;
 }
 
+/** HTTP requests the server has received, and how many of them have not closed yet. */
+export interface RequestCount {
+  received: number;
+  inFlight: number;
+}
+
 export interface Gateway {
   readonly base: string;
   readonly config: Config;
   readonly db: Database;
   readonly log: LogCapture;
+  /** The gateway's audit trail (AUDIT=off: disabled), closed (written out) by stop(). */
+  readonly audit: AuditTrail;
+  /** Counted at the HTTP server, whatever the app does with them. */
+  readonly requests: RequestCount;
+  /**
+   * Resolves once no request is in flight and no database connection of the gateway is in use (a request
+   * whose client went away may still be at work), or rejects after timeoutMs.
+   */
+  idle(timeoutMs?: number): Promise<void>;
   /** Statements sent since the last reset. */
   statements(): TracedStatement[];
   /** Starts a new window for statements(). */
@@ -53,6 +69,12 @@ export interface GatewayOptions {
   /** The bench client's scope (default BENCH_SCOPE) and organization (default none: all organizations). */
   scope?: string;
   organizationId?: string;
+  /** The audit trail on or off (AUDIT); default: as the environment says (on unless AUDIT=off). */
+  audit?: boolean;
+  /** AUDIT_SOURCE: the recorder named in each AuditEvent. */
+  auditSource?: string;
+  /** Overrides the trail's flush interval and batch size (to tune them; the gateway has no setting for these). */
+  auditTuning?: Partial<Pick<AuditTrailOptions, 'flushIntervalMs' | 'maxBatch'>>;
 }
 
 /**
@@ -71,6 +93,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     DEMO_DATA: 'false',
     PUBLIC_BASE_URL: undefined,
     ...(opts.poolSize !== undefined ? { DB_POOL_SIZE: String(opts.poolSize) } : {}),
+    ...(opts.audit !== undefined ? { AUDIT: opts.audit ? 'on' : 'off' } : {}),
+    ...(opts.auditSource !== undefined ? { AUDIT_SOURCE: opts.auditSource } : {}),
   };
   const config = loadConfig(env);
   const log: LogCapture = { errors: 0, warnings: 0, samples: [] };
@@ -88,7 +112,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const db = await openDatabase(config.database, { poolSize: config.dbPoolSize });
   const traced = new Map<string, TracedStatement>();
   traceStatements(traced);
-  await db.dataSource.query('SELECT ensure_access_log_partitions(current_date, 3)');
+  // As src/main.ts: this month's partitions for both logs (else rows land in the default partitions).
+  await db.dataSource.query(`SELECT ensure_monthly_partitions('access_logs', current_date, 3), ensure_monthly_partitions('audit_events', current_date, 3)`);
+  const built = createAuditTrail({ config, db, logger });
+  const audit = opts.auditTuning ? new AuditTrail(db.dataSource, logger, { ...built.options, ...opts.auditTuning }) : built;
 
   let base = config.publicBaseUrl;
   let running: RunningServer;
@@ -96,7 +123,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     running = await listen(
       (port) => {
         base = config.publicBaseUrl.replace(/:\d+$/, `:${port}`);
-        return createApp({ config: { ...config, publicBaseUrl: base }, db, logger });
+        return createApp({ config: { ...config, publicBaseUrl: base }, db, logger, audit });
       },
       0,
       config.host,
@@ -105,6 +132,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await db.close();
     throw err;
   }
+  const requests: RequestCount = { received: 0, inFlight: 0 };
+  running.server.on('request', (_req, res: import('node:http').ServerResponse) => {
+    requests.received++;
+    requests.inFlight++;
+    res.once('close', () => requests.inFlight--);
+  });
 
   const key = await clientKey();
   await removeClient(db.dataSource, BENCH_CLIENT_ID);
@@ -122,6 +155,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     config: { ...config, publicBaseUrl: base },
     db,
     log,
+    audit,
+    requests,
+    async idle(timeoutMs = 10_000) {
+      // TypeORM's postgres driver keeps its pg.Pool as `master`.
+      const pool = (db.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+      const busy = () => requests.inFlight + (pool ? pool.totalCount - pool.idleCount + pool.waitingCount : 0);
+      const until = performance.now() + timeoutMs;
+      for (let quiet = 0; quiet < 2; ) {
+        if (performance.now() > until) throw new Error(`gateway not idle after ${timeoutMs} ms: ${requests.inFlight} requests in flight, ${busy() - requests.inFlight} connections busy`);
+        await new Promise((r) => setTimeout(r, 5));
+        quiet = busy() === 0 ? quiet + 1 : 0;
+      }
+    },
     statements: () => [...traced.values()].map((t) => ({ ...t, sql: t.sql.replace(/\s+/g, ' ').trim() })),
     resetTrace: () => traced.clear(),
     async token() {
@@ -144,8 +190,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async stop() {
       untraceStatements();
       await running.stop(2000);
-      await removeClient(db.dataSource, BENCH_CLIENT_ID).catch(() => false);
-      await db.close();
+      // As src/main.ts on shutdown: what the requests queued for the audit is written before the database closes.
+      try {
+        await audit.close();
+      } finally {
+        await removeClient(db.dataSource, BENCH_CLIENT_ID).catch(() => false);
+        await db.close();
+      }
     },
   };
 }

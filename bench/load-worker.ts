@@ -18,6 +18,11 @@ export interface AutocannonJob {
   paths: string[];
   connections: number;
   durationS: number;
+  /**
+   * Instead of durationS: this many requests, then stop once the last response has arrived, so that no
+   * request is cut in flight at the end (the server has answered everything the run counts).
+   */
+  amount?: number;
   /** The resourceType every 2xx response must carry ('' for a non-FHIR answer). */
   expect: string;
   /** A write instead of a GET: each request's body is built from this (bench/write-requests.ts). */
@@ -97,7 +102,7 @@ async function runAutocannon(job: AutocannonJob): Promise<AutocannonResult> {
   const options: autocannon.Options = {
     url: job.base,
     connections: job.connections,
-    duration: job.durationS,
+    ...(job.amount !== undefined ? { amount: Math.max(job.amount, job.connections) } : { duration: job.durationS }),
     timeout: 30,
     headers: { authorization: `Bearer ${job.token}`, accept: 'application/fhir+json' },
     requests: [

@@ -79,12 +79,13 @@ export interface BenchReport {
   targets: { readP95Ms: number; searchP95Ms: number; ratio: number };
 }
 
-const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
-const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
-const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : `${Math.round(n * 100)}%`);
+export const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
+export const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
+export const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : `${Math.round(n * 100)}%`);
 const shorten = (sql: string, n: number) => (sql.length > n ? `${sql.slice(0, n)}…` : sql);
 
-function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
+/** A Markdown table, columns padded. */
+export function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     '| ' + cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
@@ -92,20 +93,27 @@ function table(header: string[], rows: string[][], rightAlign: boolean[]): strin
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
+export function machineLine(m: Machine): string {
+  return (
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemoryGiB.toFixed(1)} GiB, Node ${m.node}, ${m.os}; ` +
+    `Postgres ${m.postgres} (${Object.entries(m.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')})`
+  );
+}
+
+/** scale null: the database as found (--skip-load). */
+export function datasetLine(c: Counts, scale: number | null, database: string): string {
+  return (
+    `dataset (${scale === null ? 'as found, --skip-load' : `scale ${scale}`}): ${c.patients.toLocaleString('en-US')} patients, ${c.assessments.toLocaleString('en-US')} assessments, ` +
+    `${c.biomarkerValues.toLocaleString('en-US')} biomarker values in ${database}`
+  );
+}
+
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
-  const m = r.machine;
   out.push('');
   out.push(`MediLens FHIR gateway benchmark, ${r.startedAt}`);
-  out.push(
-    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemoryGiB.toFixed(1)} GiB, Node ${m.node}, ${m.os}; ` +
-      `Postgres ${m.postgres} (${Object.entries(m.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')})`,
-  );
-  const c = r.dataset.counts;
-  out.push(
-    `dataset (${r.options.scale === null ? 'as found, --skip-load' : `scale ${r.options.scale}`}): ${c.patients.toLocaleString('en-US')} patients, ${c.assessments.toLocaleString('en-US')} assessments, ` +
-      `${c.biomarkerValues.toLocaleString('en-US')} biomarker values in ${r.database}`,
-  );
+  out.push(machineLine(r.machine));
+  out.push(datasetLine(r.dataset.counts, r.options.scale, r.database));
   out.push(
     `load: ${r.options.connections} connections, ${r.options.durationS} s per scenario after ${r.options.warmupS} s warm-up; ` +
       `gateway pool ${r.options.gatewayPoolSize}, raw pg pool ${r.options.rawPoolSize}; ` +

@@ -8,21 +8,30 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Pool } from 'pg';
-import { ConfigError, loadConfig } from '../src/config';
-import { openDatabase } from '../src/db/datasource';
-import { startProgress, type Progress } from '../src/cli/progress';
-import { countRows, loadDataset, targetsFor, type Counts, type LoadReport } from './dataset';
+import {
+  benchDatabase,
+  describeFailures,
+  machine,
+  positive,
+  preflight,
+  prepareDataset,
+  sayAs,
+  scenarioList,
+  TOKEN_BUDGET_S,
+  warmupSeconds,
+} from './common';
+import { targetsFor } from './dataset';
 import { startGateway, type Gateway } from './gateway';
 import { LoadGenerator } from './http-load';
-import type { AutocannonResult, Failures, WalkResult } from './load-worker';
+import type { AutocannonResult, WalkResult } from './load-worker';
 import { backgroundLoad, measureCpu, waitQuiet } from './cpu';
 import { explainStatements } from './explain';
 import { pickParams, type Params } from './params';
 import { profiled } from './profile';
 import { rawPool, runRaw } from './raw';
-import { formatReport, RATIO_TARGET, type BenchReport, type Machine, type ScenarioResult } from './report';
+import { formatReport, RATIO_TARGET, type BenchReport, type ScenarioResult } from './report';
 import { SCENARIO_NAMES, SCENARIOS, WALK_PAGE_SIZE, WALK_PAGES, type Scenario, type ScenarioName } from './scenarios';
 import { summarize } from './stats';
 
@@ -46,39 +55,16 @@ interface Options {
   databaseName?: string;
 }
 
-/** Access tokens live 300 s; a scenario's gateway part must end well within one. */
-const TOKEN_BUDGET_S = 270;
-
-function positive(name: string, integer: boolean) {
-  return (raw: string): number => {
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`${name} must be a positive ${integer ? 'integer' : 'number'}`);
-    }
-    return n;
-  };
-}
-
-function scenarioList(raw: string): ScenarioName[] {
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) {
-    if (!(SCENARIO_NAMES as readonly string[]).includes(n)) {
-      throw new InvalidArgumentError(`unknown scenario "${n}"; choose from ${SCENARIO_NAMES.join(', ')}`);
-    }
-  }
-  return names as ScenarioName[];
-}
-
 function program(): Command {
   return new Command('bench')
     .description('Load a dataset into DATABASE_URL and measure the gateway against raw pg (not part of npm test)')
     .addOption(new Option('--scale <n>', 'dataset size: 10k patients / 100k assessments / 1M biomarker values times n (fractions allowed)').argParser(positive('--scale', false)).default(1))
     .addOption(new Option('--connections <n>', 'concurrent HTTP connections, and the raw pg pool size').argParser(positive('--connections', true)).default(16))
     .addOption(new Option('--duration <s>', 'seconds of measurement per scenario and side').argParser(positive('--duration', false)).default(15))
-    .addOption(new Option('--warmup <s>', 'seconds of unmeasured load before each measurement').argParser((v) => (v === '0' ? 0 : positive('--warmup', false)(v))).default(3))
+    .addOption(new Option('--warmup <s>', 'seconds of unmeasured load before each measurement').argParser(warmupSeconds).default(3))
     .option('--skip-load', 'do not load or check the dataset; use the database as it is', false)
     .option('--load-only', 'load the dataset, then stop', false)
-    .addOption(new Option('--only <scenarios>', `comma-separated subset of: ${SCENARIO_NAMES.join(', ')}`).argParser(scenarioList))
+    .addOption(new Option('--only <scenarios>', `comma-separated subset of: ${SCENARIO_NAMES.join(', ')}`).argParser(scenarioList(SCENARIO_NAMES)))
     .addOption(new Option('--seed <n>', 'demo data seed, and the salt that picks request parameters').argParser((v) => Number(v)).default(42))
     .addOption(new Option('--params <n>', 'patients to draw request parameters from').argParser(positive('--params', true)).default(500))
     .addOption(new Option('--gateway-pool <n>', "the gateway's database pool (default: DB_POOL_SIZE, else the gateway's default of 10)").argParser(positive('--gateway-pool', true)))
@@ -93,50 +79,7 @@ function program(): Command {
     .option('--out <file>', 'where to write the JSON results', path.join(__dirname, 'results', 'latest.json'));
 }
 
-function say(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-/** A phase line on stderr, and a cli-progress bar while it runs (terminals only, after a second). */
-function loadHooks() {
-  let bar: Progress | null = null;
-  return {
-    phase(label: string, unit: string) {
-      say(`${label} ...`);
-      bar = startProgress(label, unit);
-    },
-    progress(done: number, total: number) {
-      bar?.update(done, total);
-    },
-    done(message: string) {
-      bar?.stop();
-      bar = null;
-      say(message);
-    },
-  };
-}
-
-async function machine(pool: Pool): Promise<Machine> {
-  const cpus = os.cpus();
-  const { rows } = await pool.query<{ name: string; setting: string; unit: string | null }>(
-    `SELECT name, setting, unit FROM pg_settings WHERE name IN ('server_version', 'shared_buffers', 'work_mem', 'jit', 'max_connections')`,
-  );
-  const get = (n: string) => rows.find((r) => r.name === n);
-  const settings: Record<string, string> = {};
-  for (const r of rows) {
-    if (r.name === 'server_version') continue;
-    settings[r.name] = r.unit === '8kB' ? `${(Number(r.setting) * 8) / 1024}MB` : r.unit === 'kB' ? `${Number(r.setting) / 1024}MB` : r.setting;
-  }
-  return {
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    cpus: cpus.length,
-    totalMemoryGiB: os.totalmem() / 2 ** 30,
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    postgres: get('server_version')?.setting ?? 'unknown',
-    postgresSettings: settings,
-  };
-}
+const say = sayAs('bench');
 
 function shuffled<T>(items: T[], seed: number): T[] {
   const out = items.slice();
@@ -147,82 +90,6 @@ function shuffled<T>(items: T[], seed: number): T[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
-}
-
-function describeFailures(f: Failures): string {
-  const statuses = Object.entries(f.statuses)
-    .filter(([s]) => s !== '200')
-    .map(([s, n]) => `${n} x HTTP ${s}`);
-  return [
-    f.non2xx > 0 ? `${f.non2xx} non-2xx responses (${statuses.join(', ')})` : '',
-    f.mismatches > 0 ? `${f.mismatches} 200 responses that were not the expected resource` : '',
-    f.errors > 0 ? `${f.errors} socket errors/timeouts` : '',
-  ]
-    .filter(Boolean)
-    .join('; ');
-}
-
-interface BundleLike {
-  resourceType?: string;
-  entry?: { resource?: { resourceType?: string; id?: string }; search?: { mode?: string } }[];
-  issue?: { code?: string; diagnostics?: string }[];
-}
-
-/**
- * One request per sample before any load: an endpoint that is not there (yet) says so in one line
- * (the returned problem). Where the scenario knows its answer, the Bundle is also compared with the same
- * query on the views, so that the ratio compares equal work (differences are returned as warnings).
- */
-async function preflight(
-  gw: Gateway,
-  token: string,
-  scenario: Scenario,
-  paths: string[],
-  params: Params,
-  pool: Pool,
-): Promise<{ problem: string | null; warnings: string[] }> {
-  const warnings: string[] = [];
-  for (let i = 0; i < Math.min(5, paths.length); i++) {
-    const p = paths[i];
-    const res = await fetch(`${gw.base}${p}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
-    const text = await res.text();
-    let body: BundleLike = {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // reported below
-    }
-    if (res.status !== 200 || body.resourceType !== scenario.expect) {
-      const why =
-        body.resourceType === 'OperationOutcome'
-          ? (body.issue ?? []).map((x) => `${x.code}: ${x.diagnostics}`).join('; ')
-          : text.slice(0, 300);
-      return { problem: `GET ${p} answered HTTP ${res.status}${res.status === 200 ? ` with a ${body.resourceType ?? 'non-JSON body'}` : ''}: ${why}`, warnings };
-    }
-    if (scenario.expected) {
-      const client = await pool.connect();
-      let expected: { match: string[]; include?: string[] };
-      try {
-        expected = await scenario.expected(params, i, client);
-      } finally {
-        client.release();
-      }
-      const entries = body.entry ?? [];
-      const got = (mode: string) => entries.filter((e) => (e.search?.mode ?? 'match') === mode).map((e) => e.resource?.id ?? '');
-      const compare = (what: string, want: string[], have: string[]) => {
-        const w = new Set(want);
-        const h = new Set(have);
-        const missing = want.filter((x) => !h.has(x)).length;
-        const extra = have.filter((x) => !w.has(x)).length;
-        if (missing + extra > 0) {
-          warnings.push(`GET ${p}: ${what}: gateway ${have.length}, views ${want.length} (${missing} missing, ${extra} not expected)`);
-        }
-      };
-      compare('matches', expected.match, got('match'));
-      if (expected.include) compare('included', [...new Set(expected.include)], got('include'));
-    }
-  }
-  return { problem: null, warnings };
 }
 
 async function quiet(maxS: number): Promise<number> {
@@ -378,65 +245,19 @@ async function main(argv: string[]): Promise<number> {
     return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
 
-  const url = process.env.DATABASE_URL?.trim();
-  if (!url) {
-    process.stderr.write(
-      'bench: DATABASE_URL is not set. The benchmark loads about 2 million rows (at --scale 1) into a Postgres server\n' +
-        'and never uses the embedded database. For example:\n' +
-        "  psql -h 127.0.0.1 -U postgres -c 'create database bench'\n" +
-        '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench\n',
-    );
-    return 2;
-  }
-  if (process.env.DATABASE_DRIVER && process.env.DATABASE_DRIVER !== 'pg') {
-    process.stderr.write('bench: only DATABASE_DRIVER=pg is supported (the raw floor is measured through pg)\n');
-    return 2;
-  }
-  try {
-    loadConfig({ ...process.env, PORT: '0' });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`bench: configuration error: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const database = benchDatabase('bench');
+  if (database === 2) return 2;
+  const { url, where } = database;
   if (opts.warmup + opts.duration > TOKEN_BUDGET_S) {
     process.stderr.write(`bench: --warmup + --duration must stay under ${TOKEN_BUDGET_S} s (one access token per scenario lives 300 s)\n`);
     return 2;
   }
-  const database = new URL(url);
-  opts.databaseName = decodeURIComponent(database.pathname.replace(/^\//, '')) || undefined;
-  const where = `${database.hostname}:${database.port || 5432}${database.pathname}`;
+  opts.databaseName = database.databaseName;
   const targets = targetsFor(opts.scale);
   const startedAt = new Date().toISOString();
 
   // 1. The dataset.
-  let load: LoadReport | null = null;
-  let counts: Counts;
-  {
-    const db = await openDatabase({ kind: 'postgres', url }, { poolSize: 4 });
-    try {
-      if (opts.skipLoad) {
-        counts = await countRows(db.dataSource);
-        say(`--skip-load: ${counts.patients} patients, ${counts.assessments} assessments, ${counts.biomarkerValues} biomarker values in ${where}`);
-      } else {
-        say(
-          `dataset target (scale ${opts.scale}): ${targets.patients} patients, ${targets.assessments} assessments, ` +
-            `${targets.biomarkerValues} biomarker values in ${where}`,
-        );
-        load = await loadDataset(db.dataSource, targets, opts.seed, loadHooks());
-        counts = load.after;
-        say(
-          load.skipped
-            ? `dataset already loaded (${counts.patients} patients, ${counts.assessments} assessments, ${counts.biomarkerValues} biomarker values): skipped`
-            : `dataset loaded in ${(load.elapsedMs / 1000).toFixed(1)} s: ${counts.patients} patients, ${counts.assessments} assessments, ${counts.biomarkerValues} biomarker values`,
-        );
-      }
-    } finally {
-      await db.close();
-    }
-  }
+  const { counts, load } = await prepareDataset(url, where, opts, say);
 
   if (opts.loadOnly) return 0;
 

@@ -12,16 +12,12 @@
  */
 import os from 'node:os';
 import { Command, Option } from 'commander';
-import { migrate } from '../src/db/migrate';
-import { openDatabase } from '../src/db/datasource';
-import { seedReferenceData } from '../src/db/seed';
+import { writeOrganization, WRITE_SCOPE } from './common';
 import { measureCpu } from './cpu';
 import { startGateway } from './gateway';
 import { LoadGenerator } from './http-load';
 import { summarize } from './stats';
 import { MRN_SYSTEM, registration, writeRequest, type WriteTemplate } from './write-requests';
-
-const SCOPE = 'system/Patient.crus system/DiagnosticReport.crs system/Observation.crs';
 
 interface Options {
   duration: number;
@@ -56,19 +52,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const setup = await openDatabase({ kind: 'postgres', url }, { poolSize: 2 });
-  let organization: string;
-  try {
-    await migrate(setup.dataSource);
-    await seedReferenceData(setup.dataSource);
-    [{ id: organization }] = await setup.dataSource.query(`INSERT INTO organizations (name, type) VALUES ($1, 'hospital') RETURNING id`, [
-      `bench writes ${new Date().toISOString()}`,
-    ]);
-  } finally {
-    await setup.close();
-  }
-
-  const gw = await startGateway({ databaseUrl: url, logLevel: 'warn', scope: SCOPE, organizationId: organization });
+  const organization = await writeOrganization(url, 'bench writes');
+  const gw = await startGateway({ databaseUrl: url, logLevel: 'warn', scope: WRITE_SCOPE, organizationId: organization });
   const generator = new LoadGenerator();
   try {
     const token = await gw.token();
