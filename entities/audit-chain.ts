@@ -17,4 +17,8 @@ export class AuditChain {
 
   @Column({ name: 'hash', type: 'char', length: 64 })
   hash: string;
+
+  /** The last event's prev_hash (the trigger links in one UPDATE, whose SET sees only old values). */
+  @Column({ name: 'prev', type: 'char', length: 64, nullable: true })
+  prev: string | null;
 }

@@ -9,7 +9,7 @@ import { bigint } from './transformers';
  * Range-partitioned by month on created_at (the AuditTrail migration; TypeORM cannot express it), hence
  * the primary key (id, created_at). Every row is a link of one hash chain: seq, prev_hash and hash are
  * set by the audit_events_chain trigger, never by a writer (the application role may INSERT the other
- * columns and SELECT; nothing else). The GIN indexes on the arrays are declared in the migration.
+ * columns and SELECT; nothing else).
  */
 @Entity({ name: 'audit_events' })
 @Check('chk_audit_events_outcome', '"outcome" IN (0, 4, 8, 12)')
@@ -19,14 +19,9 @@ import { bigint } from './transformers';
 @Index('idx_audit_events_hipaa', ['hipaaRelevant'], { where: 'hipaa_relevant = TRUE' })
 @Index('idx_audit_events_created', ['createdAt'])
 @Index('idx_audit_events_org', ['organizationId', 'createdAt'])
-@Index('idx_audit_events_id', ['id'])
 @Index('idx_audit_events_seq', ['seq'])
 @Index('idx_audit_events_client', ['clientId', 'createdAt'])
-@Index('idx_audit_events_request', ['requestId'])
 @Index('idx_audit_events_subject', ['subject', 'createdAt'])
-@Index('idx_audit_events_patients', { synchronize: false })
-@Index('idx_audit_events_entities', { synchronize: false })
-@Index('idx_audit_events_organizations', { synchronize: false })
 export class AuditEvent {
   @PrimaryGeneratedColumn('uuid', { name: 'id', primaryKeyConstraintName: 'audit_events_pkey' })
   id: string;

@@ -68,13 +68,11 @@ export class AuditTrail1767225600008 implements MigrationInterface {
       CREATE INDEX idx_audit_events_hipaa ON audit_events(hipaa_relevant) WHERE hipaa_relevant = TRUE;
       CREATE INDEX idx_audit_events_created ON audit_events(created_at DESC);
       CREATE INDEX idx_audit_events_org ON audit_events(organization_id, created_at DESC);
-      CREATE INDEX idx_audit_events_id ON audit_events(id);
       CREATE INDEX idx_audit_events_seq ON audit_events(seq);
       CREATE INDEX idx_audit_events_client ON audit_events(client_id, created_at DESC);
-      CREATE INDEX idx_audit_events_request ON audit_events(request_id);
-      CREATE INDEX idx_audit_events_patients ON audit_events USING GIN (patients);
-      CREATE INDEX idx_audit_events_entities ON audit_events USING GIN (entities);
-      CREATE INDEX idx_audit_events_organizations ON audit_events USING GIN (organizations);
+      -- Every index is paid by every event. None on id alone (the primary key leads with it), none on the
+      -- arrays: a search's containment test is not leakproof, so under RLS it could not use one (patients
+      -- are looked up through audit_event_patients).
 
       -- Which events name which patient: the auditor's main question (AuditEvent?patient=) as a btree
       -- lookup. Derived from audit_events.patients by a trigger; partitioned by the same months.
@@ -91,18 +89,20 @@ export class AuditTrail1767225600008 implements MigrationInterface {
       SET search_path = public, pg_temp AS $$
       BEGIN
         INSERT INTO audit_event_patients (patient_id, created_at, event_id)
-        SELECT DISTINCT p, NEW.created_at, NEW.id FROM unnest(NEW.patients) p WHERE p IS NOT NULL
+        SELECT DISTINCT p, n.created_at, n.id FROM inserted n, unnest(n.patients) p WHERE p IS NOT NULL
         ON CONFLICT DO NOTHING;
         RETURN NULL;
       END $$;
-      CREATE TRIGGER audit_events_index_patients AFTER INSERT ON audit_events
-        FOR EACH ROW WHEN (cardinality(NEW.patients) > 0) EXECUTE FUNCTION audit_index_patients();
+      -- Once per statement (a flush inserts hundreds of events in one): a row trigger cost a call each.
+      CREATE TRIGGER audit_events_index_patients AFTER INSERT ON audit_events REFERENCING NEW TABLE AS inserted
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_index_patients();
       REVOKE EXECUTE ON FUNCTION audit_index_patients() FROM PUBLIC;
 
       CREATE TABLE audit_chain (
         id SMALLINT PRIMARY KEY CHECK (id = 1),
         seq BIGINT NOT NULL,
-        hash CHAR(64) NOT NULL
+        hash CHAR(64) NOT NULL,
+        prev CHAR(64)
       );
       INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, repeat('0', 64));
       -- One row updated by every event: room on its page for new versions (HOT updates, pruned in place)
@@ -118,16 +118,19 @@ export class AuditTrail1767225600008 implements MigrationInterface {
       CREATE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
       SET search_path = public, pg_temp SET timezone = 'UTC' AS $$
       DECLARE
-        head audit_chain%ROWTYPE;
+        event JSONB;
       BEGIN
         -- Only the owner can insert the hash columns (the application role has no privilege on them): a row
         -- that has them is copied with its link (the migration's own chaining), and audit verify checks it.
         IF NEW.hash IS NOT NULL THEN RETURN NEW; END IF;
-        SELECT * INTO head FROM audit_chain WHERE id = 1 FOR UPDATE;
-        NEW.seq := head.seq + 1;
-        NEW.prev_hash := head.hash;
-        NEW.hash := encode(sha256(convert_to(head.hash || '|' || audit_canonical(to_jsonb(NEW)), 'UTF8')), 'hex');
-        UPDATE audit_chain SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+        event := to_jsonb(NEW);
+        -- One statement locks the head, advances it and hashes the event with its seq (SET sees the old
+        -- values, so prev keeps the hash this event links to).
+        UPDATE audit_chain
+           SET prev = hash, seq = seq + 1,
+               hash = encode(sha256(convert_to(hash || '|' || audit_canonical(jsonb_set(event, '{seq}', to_jsonb(seq + 1))), 'UTF8')), 'hex')
+         WHERE id = 1
+        RETURNING seq, prev, hash INTO NEW.seq, NEW.prev_hash, NEW.hash;
         RETURN NEW;
       END $$;
       CREATE TRIGGER audit_events_chain BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_chain_link();
@@ -205,16 +208,18 @@ export class AuditTrail1767225600008 implements MigrationInterface {
       DECLARE
         event RECORD;
         previous TEXT := repeat('0', 64);
+        before TEXT;
         linked BIGINT := 0;
       BEGIN
         FOR event IN SELECT e.id, e.created_at, e.seq, audit_canonical(to_jsonb(e)) AS canonical FROM audit_events e ORDER BY e.seq LOOP
+          before := previous;
           UPDATE audit_events SET prev_hash = previous,
                  hash = encode(sha256(convert_to(previous || '|' || event.canonical, 'UTF8')), 'hex')
            WHERE id = event.id AND created_at = event.created_at
           RETURNING hash INTO previous;
           linked := event.seq;
         END LOOP;
-        UPDATE audit_chain SET seq = linked, hash = previous WHERE id = 1;
+        UPDATE audit_chain SET seq = linked, hash = previous, prev = before WHERE id = 1;
       END $$;
     `);
     await q.query(`DROP TABLE audit_events_unchained`);

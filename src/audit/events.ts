@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { UUID } from '../db/context';
 import type { AuditAction, AuditOutcome, AuditRow, AuditScope } from './record';
 
@@ -48,7 +49,7 @@ export function auditRow(scope: AuditScope, status: number, source: string, desc
   const organizations = new Set([...(facts.organizations ?? []), ...(access?.organizationId ? [access.organizationId] : [])].filter((id) => UUID.test(id)));
   const target = scope.id !== null && UUID.test(scope.id) ? scope.id : null;
   const versions = facts.versions && Object.keys(facts.versions).length ? { versions: facts.versions } : {};
-  return {
+  return storable({
     // When it happened, not when its batch reached the database.
     created_at: new Date().toISOString(),
     event_type: scope.eventType,
@@ -75,5 +76,39 @@ export function auditRow(scope: AuditScope, status: number, source: string, desc
     details: versions,
     hipaa_relevant: patients.size > 0,
     phi_accessed: touched.length > 0 && outcome === 0,
+  });
+}
+
+/** NUL and unpaired surrogates: Postgres refuses them in text and JSON, and one such value would fail its whole batch. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A row the database will take, whatever the client sent: request paths, headers and error texts echo
+ * client input. Unstorable characters become U+FFFD; an address that is not an IP (a forwarded header
+ * is a client's text) is left out.
+ */
+export function storable<T extends object>(row: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value === 'string') out[key] = value.replace(UNSTORABLE, '\ufffd');
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? v.replace(UNSTORABLE, '\ufffd') : v));
+    else out[key] = value;
+  }
+  for (const key of ['actor_ip', 'ip_address']) {
+    if (typeof out[key] === 'string' && net.isIP(out[key] as string) === 0) out[key] = null;
+  }
+  return out as T;
+}
+
+/** What is stored instead of an event the database still refused: who, when, how it ended, without the client's texts. */
+export function quarantined(row: AuditRow): AuditRow {
+  return {
+    ...row,
+    actor_ip: null,
+    user_agent: null,
+    query: null,
+    entities: [],
+    resource_type: null,
+    outcome_desc: 'The original event held a value the database refused; it is in the gateway log',
   };
 }

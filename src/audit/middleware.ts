@@ -14,6 +14,12 @@ interface AuditLocals {
 const locals = (res: Response): AuditLocals => res.locals as AuditLocals;
 
 const MAX_USER_AGENT = 500;
+const ERROR_HANDLER_GRACE_MS = 20;
+const PROBES = new Set(['/healthz', '/readyz']);
+const BEHIND = {
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'transient', diagnostics: 'The audit trail is behind; the request was not served. Retry shortly' }],
+};
 const MAX_ENDPOINT = 255;
 
 /**
@@ -27,12 +33,24 @@ export function auditRequests(trail: AuditTrail): RequestHandler {
     const userAgent = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, MAX_USER_AGENT) : null;
     const info: RequestInfo = { requestId: String(req.id), address: req.ip ?? null, userAgent };
     locals(res).auditRequest = info;
+    // Behind on the audit: refuse rather than serve unaudited (probes excepted, /readyz says why).
+    if (trail.overloaded && !PROBES.has(req.path)) {
+      trail.refusedWhileBehind();
+      res.status(503).set('Retry-After', '1').type('application/fhir+json').send(JSON.stringify(BEHIND));
+      return;
+    }
     res.on('close', () => {
       const access = (req.user as AccessContext | undefined) ?? null;
       const scope = locals(res).audit;
       if (scope && !scope.recorded) {
         scope.access ??= access;
-        trail.record(scope, res.statusCode, locals(res).auditDescription ?? null);
+        const left = 'the client closed the connection before the response';
+        if (res.writableFinished) trail.record(scope, res.statusCode, locals(res).auditDescription ?? null);
+        // The client left while the handler runs: its event waits for how the handler ends (a write may
+        // still store its own, or fail); without a handler to wait for, it is a failure.
+        // (Express defers next(err): the error handler sets the status a moment after the handler settles.)
+        else if (scope.settled) void scope.settled.finally(() => setTimeout(() => trail.record(scope, res.statusCode, locals(res).auditDescription ?? left), ERROR_HANDLER_GRACE_MS));
+        else trail.record(scope, 499, left);
       }
       trail.logAccess({
         user_id: access?.userId ?? null,

@@ -37,6 +37,8 @@ export interface AuditScope {
   asked?: readonly string[];
   /** What the handler learnt: the resources and patients it touched. */
   facts?: AuditFacts;
+  /** Settles when the handler has answered (or failed): a request whose client left early is recorded then. */
+  settled?: Promise<unknown>;
   /** Set once the event is stored with the write it describes: nothing more to record. */
   recorded: boolean;
 }

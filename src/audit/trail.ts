@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { withDbContext } from '../db/context';
 import { loggable } from '../logging';
-import { auditRow } from './events';
+import { auditRow, quarantined, storable } from './events';
 import type { AccessLogRow, AuditFacts, AuditRow, AuditScope } from './record';
 import { insertAccessLogs, insertAuditRows } from './sql';
 
@@ -60,6 +60,7 @@ export class AuditTrail {
   private running: Promise<void> | null = null;
   private failures = 0;
   private droppedLogs = 0;
+  private refusals = 0;
   private readonly counters: AuditTrailStats = {
     eventsFlushed: 0,
     eventsWithWrites: 0,
@@ -94,6 +95,14 @@ export class AuditTrail {
     return this.events.length >= this.options.maxPending;
   }
 
+  /**
+   * A request refused because the trail is behind: counted, not queued (one event per refusal would grow
+   * the very backlog it reports); the next batch written carries one event with the count.
+   */
+  refusedWhileBehind(): void {
+    if (this.options.enabled) this.refusals++;
+  }
+
   /** Queues the event of an interaction that ended with `status` (once: a recorded scope is skipped). */
   record(scope: AuditScope, status: number, description: string | null = null): void {
     if (scope.recorded) return;
@@ -111,7 +120,7 @@ export class AuditTrail {
       this.logs.shift();
       this.droppedLogs++;
     }
-    this.logs.push(row);
+    this.logs.push(storable(row));
     if (this.logs.length > this.counters.maxPendingLogs) this.counters.maxPendingLogs = this.logs.length;
     this.schedule();
   }
@@ -146,9 +155,27 @@ export class AuditTrail {
     if (this.events.length > 0) throw new Error(`${this.events.length} audit events could not be written`);
   }
 
-  /** Shutdown: the last batches, written before the database closes. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Shutdown: the last batches, written before the database closes, retried until `deadlineMs`; what
+   * still cannot be written is spilled, event by event, to the log (error level) and close() rejects.
+   */
+  async close(deadlineMs = 10_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      try {
+        await this.flush();
+        break;
+      } catch (err) {
+        if (Date.now() + RETRY_MS < until) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          continue;
+        }
+        for (const event of this.events) this.logger.error({ event }, 'audit event not written at shutdown');
+        const lost = this.events.length;
+        this.events = [];
+        throw new Error(`${lost} audit events could not be written at shutdown; they are in the log`, { cause: err });
+      }
+    }
     if (this.droppedLogs > 0) this.logger.warn({ dropped: this.droppedLogs }, 'access_logs rows were dropped while the database was unavailable');
   }
 
@@ -179,6 +206,10 @@ export class AuditTrail {
         this.logger.error({ events: this.events.length }, 'audit events could not be written: the database is closed');
         return;
       }
+      if (this.refusals > 0) {
+        this.events.unshift(this.refusalEvent(this.refusals));
+        this.refusals = 0;
+      }
       const events = this.events.splice(0, this.options.maxBatch);
       const logs = this.logs.splice(0, this.options.maxBatch);
       const started = performance.now();
@@ -194,6 +225,10 @@ export class AuditTrail {
         this.counters.eventsFlushed += events.length;
         this.counters.accessLogsWritten += logs.length;
       } catch (err) {
+        // One row the database refuses must not hold up every event after it: row by row, the rows it
+        // still refuses are stored in a quarantined form (and logged whole); if none goes in, the
+        // database itself is the problem, and the batch waits for it, in order.
+        if (await this.isolate(events, logs)) continue;
         this.events.unshift(...events);
         this.logs.unshift(...logs);
         this.failures++;
@@ -201,5 +236,50 @@ export class AuditTrail {
         return;
       }
     }
+  }
+
+  /** Writes a refused batch row by row; false when the database does not answer at all (nothing was written). */
+  private async isolate(events: AuditRow[], logs: AccessLogRow[]): Promise<boolean> {
+    const one = (work: (tx: EntityManager) => Promise<void>) =>
+      withDbContext(this.dataSource, { role: 'system', allOrganizations: true }, work).then(
+        () => true,
+        () => false,
+      );
+    if (!(await one(async (tx) => void (await tx.query('SELECT 1'))))) return false;
+    const refused: AuditRow[] = [];
+    for (const event of events) {
+      if (!(await one((tx) => insertAuditRows(tx, [event])))) refused.push(event);
+    }
+    for (const event of refused) {
+      this.logger.error({ event }, 'audit event refused by the database; stored quarantined');
+      if (!(await one((tx) => insertAuditRows(tx, [quarantined(event)])))) return false;
+    }
+    for (const log of logs) {
+      if (!(await one((tx) => insertAccessLogs(tx, [log])))) this.droppedLogs++;
+    }
+    this.counters.eventsFlushed += events.length;
+    return true;
+  }
+
+  /** The one event that stands for requests refused while the trail was behind. */
+  private refusalEvent(count: number): AuditRow {
+    return {
+      ...auditRow(
+        {
+          request: { requestId: 'audit-backlog', address: null, userAgent: null },
+          access: null,
+          eventType: 'rest',
+          subtype: 'operation',
+          resourceType: null,
+          id: null,
+          version: null,
+          query: null,
+          recorded: false,
+        },
+        503,
+        this.options.source,
+        `${count} request(s) refused with 503 while the audit trail was behind`,
+      ),
+    };
   }
 }

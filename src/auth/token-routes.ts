@@ -34,10 +34,19 @@ export function tokenRoutes(auth: AuthServices): Router {
     next();
   };
   router.post(paths.token, audited, ...form, (req, res, next) => {
-    issueToken(auth, req, res).catch(next);
+    const settled = issueToken(auth, req, res).catch(next);
+    const scope = auditScopeOf(res);
+    if (scope) scope.settled = settled;
   });
-  router.post(paths.introspect, ...form, (req, res, next) => {
-    introspect(auth, req, res).catch(next);
+  // Introspection tells its caller whose token it is (patient, user, scopes): audited like an interaction.
+  const introspection = (_req: Request, res: Response, next: NextFunction) => {
+    beginAudit(res, { eventType: 'rest', subtype: 'token-introspection', resourceType: null, id: null, version: null, query: null });
+    next();
+  };
+  router.post(paths.introspect, introspection, ...form, (req, res, next) => {
+    const settled = introspect(auth, req, res).catch(next);
+    const scope = auditScopeOf(res);
+    if (scope) scope.settled = settled;
   });
   router.get(paths.jwks, (_req, res, next) => {
     auth
@@ -112,6 +121,8 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
       const registered = caller.kind === 'client' ? await findClient(auth.ds, caller.clientId!) : null;
       if (!registered) throw new InvalidToken('introspection is for registered clients');
       callerOrganization = registered.organizationId;
+      const scope = auditScopeOf(res);
+      if (scope) scope.clientId = registered.clientId;
     } catch (err) {
       if (!(err instanceof InvalidToken)) throw err;
       throw new OAuthError('invalid_client', `the caller's access token is not valid: ${err.message}`, {
@@ -126,6 +137,8 @@ async function introspect(auth: AuthServices, req: Request, res: Response): Prom
       audience: auth.endpoints.introspectionUrl,
     });
     callerOrganization = caller.organizationId;
+    const scope = auditScopeOf(res);
+    if (scope) scope.clientId = caller.clientId;
   }
   if (!body.token) throw new OAuthError('invalid_request', 'token is required');
 

@@ -4,7 +4,7 @@ import { beginAudit } from '../audit/middleware';
 import type { AuditScope } from '../audit/record';
 import { FHIR_JSON } from './error-handler';
 import type { FhirDeps, FhirRequest, Route } from './interaction';
-import { notAcceptable, OutcomeError, unsupportedMediaType } from './outcomes';
+import { notAcceptable, unsupportedMediaType } from './outcomes';
 import { fhirRoutes } from './routes';
 
 /** Builds the Express router for /fhir from the interaction table. */
@@ -20,6 +20,12 @@ export function fhirRouter(deps: FhirDeps): Router {
     chain.push(adapt(route, deps));
     router[route.method.toLowerCase() as 'get'](route.path, ...chain);
   }
+  // No route: still an attempt on the FHIR API ($everything, a DELETE of an Observation ...), audited
+  // with what was asked before the app answers 404.
+  router.use((req, res, next) => {
+    beginAudit(res, { eventType: 'rest', subtype: 'operation', resourceType: null, id: null, version: null, query: `${req.method} ${askedQuery(req)}` });
+    next();
+  });
   return router;
 }
 
@@ -42,10 +48,6 @@ function begin(route: Route, deps: FhirDeps): RequestHandler {
     });
     // Discovery is not a FHIR interaction: the access log has it.
     if (route.interaction === 'smart-configuration') scope.recorded = true;
-    if (deps.audit.overloaded) {
-      next(new OutcomeError(503, 'transient', 'The audit trail is behind; the request was not served. Retry shortly', undefined, { 'Retry-After': '1' }));
-      return;
-    }
     next();
   };
 }
@@ -67,7 +69,7 @@ function adapt(route: Route, deps: FhirDeps): RequestHandler {
       body: route.body ? req.body : undefined,
       audit,
     };
-    route
+    audit.settled = route
       .handler(fhirReq, deps)
       .then((out) => {
         if (out.audit) audit.facts = out.audit;

@@ -72,7 +72,7 @@ function ingest(deps: MedilensDeps): RequestHandler {
     const audit = res.locals.audit as AuditScope;
     audit.access = access;
     let writes: AuditedWrite[] = [];
-    withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
+    audit.settled = withDbContext(deps.db.dataSource, dbIdentity(access), async (tx) => {
       const owner = await resolvePatient(tx, doc.patient, report);
       const written = await ingestResult(tx, doc, owner);
       await confirmReach(tx, written, reach, defs);
