@@ -28,25 +28,13 @@ export function tokenRoutes(auth: AuthServices): Router {
   };
   const form = [express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }), requireForm];
 
-  // Every token request is audited, granted or refused (a login, in BALP's terms).
-  const audited = (_req: Request, res: Response, next: NextFunction) => {
-    beginAudit(res, { eventType: 'login', subtype: 'login', resourceType: null, id: null, version: null, query: null });
-    next();
-  };
-  router.post(paths.token, audited, ...form, (req, res, next) => {
-    const settled = issueToken(auth, req, res).catch(next);
-    const scope = auditScopeOf(res);
-    if (scope) scope.settled = settled;
+  // Every token request is audited, granted or refused (a login, in BALP's terms); introspection tells
+  // its caller whose token it is (patient, user, scopes), so it is audited like an interaction.
+  router.post(paths.token, audited('login', 'login'), ...form, (req, res, next) => {
+    settles(res, issueToken(auth, req, res).catch(next));
   });
-  // Introspection tells its caller whose token it is (patient, user, scopes): audited like an interaction.
-  const introspection = (_req: Request, res: Response, next: NextFunction) => {
-    beginAudit(res, { eventType: 'rest', subtype: 'token-introspection', resourceType: null, id: null, version: null, query: null });
-    next();
-  };
-  router.post(paths.introspect, introspection, ...form, (req, res, next) => {
-    const settled = introspect(auth, req, res).catch(next);
-    const scope = auditScopeOf(res);
-    if (scope) scope.settled = settled;
+  router.post(paths.introspect, audited('rest', 'token-introspection'), ...form, (req, res, next) => {
+    settles(res, introspect(auth, req, res).catch(next));
   });
   router.get(paths.jwks, (_req, res, next) => {
     auth
@@ -59,6 +47,20 @@ export function tokenRoutes(auth: AuthServices): Router {
   for (const path of [paths.token, paths.introspect]) router.all(path, methodNotAllowed);
   router.use(oauthErrors);
   return router;
+}
+
+/** Opens the request's audit before anything can refuse it. */
+function audited(eventType: 'login' | 'rest', subtype: string) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    beginAudit(res, { eventType, subtype, resourceType: null, id: null, version: null, query: null });
+    next();
+  };
+}
+
+/** The audit of a request whose client leaves early waits for how its handler ends. */
+function settles(res: Response, handled: Promise<unknown>): void {
+  const scope = auditScopeOf(res);
+  if (scope) scope.settled = handled;
 }
 
 async function issueToken(auth: AuthServices, req: Request, res: Response): Promise<void> {
