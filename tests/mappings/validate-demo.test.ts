@@ -204,6 +204,8 @@ async function addEdgeCases(tx: EntityManager): Promise<void> {
   await tx.query(`UPDATE assessments SET requires_review = TRUE, review_reason = 'edge case: second read requested' WHERE id = $1`, [completed[0].id]);
   // A server clock has microseconds (PGlite's has milliseconds): give the new version some. The version
   // columns belong to the record_version trigger (a writer cannot set them), so it steps aside for this.
+  // The backend's audit trigger is deferred to the commit: its pending events must fire before a DDL.
+  await tx.query(`SET CONSTRAINTS ALL IMMEDIATE`);
   await tx.query(`ALTER TABLE assessments DISABLE TRIGGER assessments_record_version`);
   await tx.query(`UPDATE assessments SET version_at = date_trunc('milliseconds', version_at) + interval '987 microseconds' WHERE id = $1`, [completed[0].id]);
   await tx.query(`ALTER TABLE assessments ENABLE TRIGGER assessments_record_version`);
