@@ -23,6 +23,9 @@ export class AuditTrail1767225600008 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE audit_events RENAME TO audit_events_unchained`);
+    // Its rows are copied below: a non-superuser owner (Neon's) is held to the policies by FORCE, and
+    // would copy none of them (then drop them all).
+    await q.query(`ALTER TABLE audit_events_unchained DISABLE ROW LEVEL SECURITY`);
     for (const index of OLD_INDEXES) await q.query(`ALTER INDEX ${index} RENAME TO ${index}_unchained`);
     await q.query(`ALTER TABLE audit_events_unchained RENAME CONSTRAINT audit_events_pkey TO audit_events_unchained_pkey`);
     await q.query(`
@@ -261,6 +264,9 @@ export class AuditTrail1767225600008 implements MigrationInterface {
       ALTER TABLE audit_event_patients ENABLE ROW LEVEL SECURITY;
       ALTER TABLE audit_event_patients FORCE ROW LEVEL SECURITY;
       CREATE POLICY audit_event_patients_read ON audit_event_patients FOR SELECT USING (app_is_operator());
+      -- The index trigger writes as the owner, which FORCE holds to the policies too (a non-superuser owner,
+      -- Neon's); the application role has no INSERT privilege on the table at all.
+      CREATE POLICY audit_event_patients_index ON audit_event_patients FOR INSERT WITH CHECK (true);
       GRANT SELECT ON audit_event_patients TO medilens_app;
       CREATE POLICY audit_events_append ON audit_events FOR INSERT WITH CHECK (true);
       -- Operators (admins, system clients) read the events of their organization: the caller's or the data's.
@@ -318,6 +324,7 @@ export class AuditTrail1767225600008 implements MigrationInterface {
     await q.query(`ALTER TABLE audit_events RENAME TO audit_events_chained`);
     // Free the name, or the restored table's primary key becomes audit_events_pkey1 and up() cannot rename it.
     await q.query(`ALTER TABLE audit_events_chained RENAME CONSTRAINT audit_events_pkey TO audit_events_chained_pkey`);
+    await q.query(`ALTER TABLE audit_events_chained DISABLE ROW LEVEL SECURITY`);
     await q.query(`
       CREATE TABLE audit_events (
         id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
